@@ -1,0 +1,1 @@
+"""Pure ML: data contracts, features, estimators, evaluation, registry (no Prefect, no HTTP)."""

@@ -1,0 +1,24 @@
+"""Shared fixtures. Area-specific fixtures live in each test folder's own conftest.py."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+# Backoff sleeps make tests slow without testing anything: the client reads this switch (stamina-style).
+os.environ.setdefault("WS1AI_TESTING", "1")
+
+
+@pytest.fixture(scope="session")
+def prefect_server() -> Iterator[str]:
+    """One real Prefect server (SQLite, temporary DB) for the whole session; yields its API URL.
+
+    Starting it costs ~10 s, so it is shared, and only tests that ask for it pay.
+    """
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield str(PREFECT_API_URL.value())

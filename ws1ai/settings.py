@@ -1,0 +1,99 @@
+"""Configuration, read from the environment (and a `.env` file) through pydantic-settings.
+
+Every default points at the embedded sandbox on 127.0.0.1, and the sandbox accepts the credentials named by
+the *same* environment variables, so a client configured by env talks to a sandbox started with that env.
+Against a real tenant only these settings change. Secrets are `SecretStr` and never appear in logs or reprs.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = [
+    "DEFAULT_SANDBOX_URL",
+    "AuthMode",
+    "HRISSettings",
+    "OpenAISettings",
+    "SandboxSettings",
+    "ServiceNowSettings",
+    "UEMSettings",
+]
+
+DEFAULT_SANDBOX_URL = "http://127.0.0.1:8765"
+
+
+class AuthMode(StrEnum):
+    BASIC = "basic"  # Authorization: Basic + aw-tenant-code
+    OAUTH = "oauth"  # OAuth2 client credentials against the regional token URL
+
+
+class UEMSettings(BaseSettings):
+    """Workspace ONE UEM tenant (`WS1_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="WS1_", env_file=".env", extra="ignore")
+
+    base_url: str = Field(DEFAULT_SANDBOX_URL, description="API host, without /API (e.g. https://as1234.awmdm.com)")
+    auth_mode: AuthMode = Field(AuthMode.BASIC, description="basic or oauth")
+    username: str = Field("sandbox-admin", description="Basic-auth admin account")
+    password: SecretStr = Field(SecretStr("sandbox-password"), description="Basic-auth password")
+    tenant_code: SecretStr = Field(SecretStr("sandbox-tenant-code"), description="REST API key (aw-tenant-code)")
+    client_id: str = Field("sandbox-client", description="OAuth client id")
+    client_secret: SecretStr = Field(SecretStr("sandbox-client-secret"), description="OAuth client secret")
+    token_url: str = Field(
+        f"{DEFAULT_SANDBOX_URL}/connect/token",
+        description="OAuth token URL, e.g. https://na.uemauth.workspaceone.com/connect/token",
+    )
+    rate_limit_per_minute: int = Field(150, ge=1, description="client-side request budget per minute")
+    daily_quota_reserve: int = Field(
+        1000, ge=0, description="stop before x-ratelimit-remaining falls below this many calls"
+    )
+    read_only: bool = Field(False, description="refuse every write before it is sent")
+    timeout_seconds: float = Field(30.0, gt=0, description="per-request timeout")
+    max_retries: int = Field(5, ge=0, description="retries of 408/429/5xx and connection errors")
+
+
+class ServiceNowSettings(BaseSettings):
+    """ServiceNow instance (`SERVICENOW_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="SERVICENOW_", env_file=".env", extra="ignore")
+
+    base_url: str = Field(DEFAULT_SANDBOX_URL, description="instance URL, e.g. https://acme.service-now.com")
+    username: str = Field("sandbox-itsm", description="Basic-auth user")
+    password: SecretStr = Field(SecretStr("sandbox-itsm-password"), description="Basic-auth password")
+
+
+class HRISSettings(BaseSettings):
+    """HRIS REST endpoint (`HRIS_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="HRIS_", env_file=".env", extra="ignore")
+
+    base_url: str = Field(f"{DEFAULT_SANDBOX_URL}/hris", description="HRIS API root")
+    api_key: SecretStr = Field(SecretStr("sandbox-hris-key"), description="sent as X-API-Key")
+
+
+class OpenAISettings(BaseSettings):
+    """OpenAI-compatible LLM endpoint (`OPENAI_*`). With no key, the deterministic policies decide."""
+
+    model_config = SettingsConfigDict(env_prefix="OPENAI_", env_file=".env", extra="ignore")
+
+    base_url: str | None = Field(None, description="any OpenAI-compatible endpoint; None = api.openai.com")
+    api_key: SecretStr | None = Field(None, description="unset = no LLM, deterministic policy only")
+    model: str = Field("gpt-4o-mini", description="model name")
+    timeout_seconds: float = Field(30.0, gt=0, description="per-call timeout before falling back")
+
+
+class SandboxSettings(BaseSettings):
+    """The embedded sandbox tenant (`WS1_SANDBOX_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="WS1_SANDBOX_", env_file=".env", extra="ignore")
+
+    host: str = Field("127.0.0.1", description="bind address (loopback only by default)")
+    port: int = Field(8765, description="port")
+    devices: int = Field(2000, ge=0, description="fleet size to seed")
+    seed: int = Field(7, description="fleet simulator seed")
+    days: int = Field(120, ge=0, description="days of telemetry history to simulate")
+    rate_limit_per_minute: int = Field(180, ge=1, description="server throttle per minute (429 beyond)")
+    daily_quota: int = Field(250_000, ge=1, description="daily quota per API key")

@@ -1,0 +1,80 @@
+"""Features as of a date: no leakage, robust to missing days, vectorised over many as-of dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+import pytest
+
+from models.features import feature_columns, health_features
+
+END = dt.date(2026, 3, 31)
+
+
+def _fleet(n: int = 20, days: int = 90, seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
+    rng = np.random.default_rng(seed)
+    dates = [END - dt.timedelta(days=i) for i in range(days)]
+    tel = pl.DataFrame({
+        "device_id": np.repeat(np.arange(n), days),
+        "date": dates * n,
+        "battery_health_pct": rng.uniform(70, 100, n * days),
+        "battery_cycles": rng.integers(0, 500, n * days),
+        "storage_used_pct": rng.uniform(0, 100, n * days),
+        "crash_count": rng.poisson(0.3, n * days),
+        "kernel_panic_count": rng.poisson(0.05, n * days),
+        "thermal_event_count": rng.poisson(0.1, n * days),
+    }).with_columns(pl.col("date").cast(pl.Date))
+    dev = pl.DataFrame({
+        "device_id": np.arange(n), "platform": ["Apple"] * n, "model": ["X"] * n,
+        "enrolled_on": [dt.datetime(2025, 1, 1)] * n, "purchase_date": [dt.date(2024, 1, 1)] * n,
+        "warranty_end": [dt.date(2027, 1, 1)] * n,
+    })
+    return dev, tel
+
+
+def test_feature_as_of_d_ignores_rows_after_d() -> None:
+    dev, tel = _fleet()
+    as_of = END - dt.timedelta(days=20)
+    full = health_features(dev, tel, [as_of]).sort("device_id")
+    # Replace everything after D by absurd values, then remove it: the answer must not move.
+    poisoned = tel.with_columns(
+        pl.when(pl.col("date") > as_of).then(999).otherwise(pl.col("crash_count")).alias("crash_count")
+    )
+    assert health_features(dev, poisoned, [as_of]).sort("device_id").equals(full)
+    cut = tel.filter(pl.col("date") <= as_of)
+    assert health_features(dev, cut, [as_of]).sort("device_id").equals(full)
+
+
+def test_many_dates_equal_one_at_a_time() -> None:
+    dev, tel = _fleet()
+    dates = [END - dt.timedelta(days=k) for k in (0, 7, 30)]
+    together = health_features(dev, tel, dates).sort("device_id", "as_of")
+    apart = pl.concat([health_features(dev, tel, [d]) for d in dates]).sort("device_id", "as_of")
+    assert together.equals(apart)
+
+
+def test_slope_and_level_recover_a_linear_trend_with_missing_days() -> None:
+    dev, tel = _fleet(n=1)
+    x = (pl.col("date") - pl.lit(END)).dt.total_days().cast(pl.Float64)
+    tel = tel.with_columns((90.0 + 0.5 * x).alias("battery_health_pct"))
+    gappy = tel.filter(pl.col("date").dt.day() % 3 != 0)  # a third of the days missing
+    f = health_features(dev, gappy, [END]).row(0, named=True)
+    assert f["battery_health_pct_slope_14"] == pytest.approx(0.5)
+    assert f["battery_health_pct_level_7"] == pytest.approx(90.0)
+    assert f["obs_days_30"] < 30
+    assert f["battery_health_pct_accel_7_30"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_device_without_telemetry_gets_nulls_and_unenrolled_devices_are_skipped() -> None:
+    dev, tel = _fleet(n=3)
+    dev = dev.with_columns(
+        pl.when(pl.col("device_id") == 2).then(pl.lit(dt.datetime(2030, 1, 1)))
+        .otherwise(pl.col("enrolled_on")).alias("enrolled_on")
+    )
+    f = health_features(dev, tel.filter(pl.col("device_id") != 1), [END])
+    assert sorted(f["device_id"].to_list()) == [0, 1]
+    row = f.filter(pl.col("device_id") == 1).row(0, named=True)
+    assert row["obs_days_30"] == 0.0 and row["battery_health_pct_mean_30"] is None
+    assert "age_days" in feature_columns(f) and "model" not in feature_columns(f)

@@ -1,0 +1,72 @@
+"""Contract validation: every error names the table and the column."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from models.schemas import ContractError, validate_table
+
+
+def _telemetry(**overrides: object) -> pl.DataFrame:
+    base: dict[str, object] = {
+        "device_id": [1, 1],
+        "date": [dt.date(2026, 1, 1), dt.date(2026, 1, 2)],
+        "battery_health_pct": [91.0, 90.5],
+        "battery_cycles": [100, 101],
+        "storage_used_pct": [40.0, 41.0],
+        "crash_count": [0, 1],
+        "kernel_panic_count": [0, 0],
+        "thermal_event_count": [0, 0],
+    }
+    base.update(overrides)
+    return pl.DataFrame(base)
+
+
+def test_valid_frame_passes_and_is_normalised() -> None:
+    df = _telemetry().with_columns(pl.col("crash_count").cast(pl.Int32), extra=pl.lit("x"))
+    out = validate_table("telemetry", df)
+    assert out.schema["crash_count"] == pl.Int64
+    assert "extra" not in out.columns
+
+
+def test_missing_column_is_named() -> None:
+    with pytest.raises(ContractError, match=r"telemetry\.storage_used_pct: missing column"):
+        validate_table("telemetry", _telemetry().drop("storage_used_pct"))
+
+
+def test_wrong_dtype_is_named() -> None:
+    df = _telemetry(crash_count=["0", "1"])
+    with pytest.raises(ContractError, match=r"telemetry\.crash_count: dtype is String"):
+        validate_table("telemetry", df)
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "pattern"),
+    [
+        ("battery_health_pct", [180.0, 90.0], "above"),
+        ("crash_count", [-1, 0], "below"),
+        ("storage_used_pct", [-3.0, 50.0], "below"),
+    ],
+)
+def test_impossible_values_are_named(column: str, values: list[object], pattern: str) -> None:
+    with pytest.raises(ContractError, match=rf"telemetry\.{column}: .*{pattern}"):
+        validate_table("telemetry", _telemetry(**{column: values}))
+
+
+def test_rows_after_as_of_are_rejected() -> None:
+    with pytest.raises(ContractError, match=r"telemetry\.date: 1 row\(s\) dated after the as-of date"):
+        validate_table("telemetry", _telemetry(), as_of=dt.date(2026, 1, 1))
+
+
+def test_enum_and_null_checks() -> None:
+    threats = pl.DataFrame({"device_id": [1], "date": [dt.date(2026, 1, 1)], "edr_risk_score": [1.5],
+                            "source": ["edr"]})
+    with pytest.raises(ContractError, match=r"threat_signals\.edr_risk_score"):
+        validate_table("threat_signals", threats)
+    failures = pl.DataFrame({"device_id": [None, 2], "failed_on": [dt.date(2026, 1, 1)] * 2,
+                             "component": ["battery", "storage"]}, schema_overrides={"device_id": pl.Int64})
+    with pytest.raises(ContractError, match=r"failures\.device_id: 1 null"):
+        validate_table("failures", failures)

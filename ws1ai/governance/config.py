@@ -1,0 +1,82 @@
+"""Governance settings (`WS1AI_GOVERNANCE_*`): rollout mode, approver secrets, caps, approval timing.
+
+Kept inside the governance package (not ws1ai/settings.py) so the rules every action obeys live in one place.
+Dict/list fields are read from the environment as JSON, e.g.
+`WS1AI_GOVERNANCE_PER_RUN_CAPS='{"device_wipe": 3}'`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ws1ai.governance.actions import ActionKind, RiskTier
+
+__all__ = ["GovernanceSettings", "RolloutMode", "TimeoutOutcome"]
+
+
+class RolloutMode(StrEnum):
+    OBSERVE = "observe"  # plan and report only
+    RECOMMEND = "recommend"  # plan, ticket or notify admins, act on nothing
+    APPROVE = "approve"  # every action waits for approval
+    AUTO = "auto"  # low tier acts without approval; higher tiers still wait
+
+
+class TimeoutOutcome(StrEnum):
+    REJECT = "reject"  # the default: nobody answered, nothing happens
+    APPROVE = "approve"  # "silence is consent" — never applies to destructive or two-person actions
+    FAIL = "fail"  # let the pause time out and the run end FAILED (audited first)
+
+
+class GovernanceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WS1AI_GOVERNANCE_", env_file=".env", extra="ignore")
+
+    mode: RolloutMode = Field(RolloutMode.APPROVE, description="default rollout mode for flows")
+    approver_key: SecretStr | None = Field(
+        None, description="server-side HMAC key: approver token = HMAC(key, approver id); see approval.py"
+    )
+    approver_secret_hashes: dict[str, str] = Field(
+        default_factory=dict, description="approver id → sha256 hex of that approver's own secret"
+    )
+    allowed_approvers: list[str] = Field(
+        default_factory=list, description="if set, only these approver ids may approve"
+    )
+    approval_timeout_seconds: int = Field(4 * 3600, ge=1, description="how long an approval may wait")
+    approval_poll_seconds: int = Field(2, ge=1, description="resume latency (Prefect pause poll interval)")
+    timeout_outcome: TimeoutOutcome = TimeoutOutcome.REJECT
+    reminder_before_seconds: list[int] = Field(
+        default_factory=lambda: [1800, 300], description="send reminders this long before the deadline"
+    )
+    default_per_run_cap: int = Field(500, ge=0, description="devices per action kind per run")
+    default_per_hour_cap: int = Field(2000, ge=0, description="devices per action kind per rolling hour")
+    per_run_caps: dict[ActionKind, int] = Field(
+        default_factory=lambda: {
+            ActionKind.DEVICE_WIPE: 5,
+            ActionKind.ENTERPRISE_WIPE: 25,
+            ActionKind.DEVICE_DELETE: 5,
+            ActionKind.DEVICE_LOCK: 25,
+            ActionKind.QUARANTINE_PROFILE: 50,
+        }
+    )
+    per_hour_caps: dict[ActionKind, int] = Field(
+        default_factory=lambda: {
+            ActionKind.DEVICE_WIPE: 10,
+            ActionKind.ENTERPRISE_WIPE: 50,
+            ActionKind.DEVICE_DELETE: 10,
+            ActionKind.DEVICE_LOCK: 50,
+            ActionKind.QUARANTINE_PROFILE: 100,
+        }
+    )
+    tier_overrides: dict[ActionKind, RiskTier] = Field(
+        default_factory=dict, description="re-tier kinds (destructive kinds cannot be lowered)"
+    )
+    audit_artifact_prefix: str = Field("ws1ai-audit", pattern=r"^[a-z0-9-]+$")
+    audit_lookback_days: int = Field(365, ge=1, description="how far back idempotency/rollback look")
+
+    def per_run_cap(self, kind: ActionKind) -> int:
+        return self.per_run_caps.get(kind, self.default_per_run_cap)
+
+    def per_hour_cap(self, kind: ActionKind) -> int:
+        return self.per_hour_caps.get(kind, self.default_per_hour_cap)

@@ -1,0 +1,57 @@
+"""`client.tags` — search, create, add/remove devices (reference §7)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from ws1ai.uem.paging import MAX_PAGE_SIZE, Page
+from ws1ai.uem.resources._base import Resource
+from ws1ai.uem.schemas.common import BulkResponse, BulkValues, CreatedId
+from ws1ai.uem.schemas.mdm import Tag, TagDevice, TagDevices, TagSearchResult
+
+__all__ = ["Tags"]
+
+
+class Tags(Resource):
+    def search(
+        self,
+        *,
+        name: str | None = None,
+        organization_group_id: int | None = None,
+        tag_type: int | None = None,
+        page: int = 0,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> Page[Tag]:
+        params = {"name": name, "organizationgroupid": organization_group_id, "tagtype": tag_type}
+        return self._page(
+            "/mdm/tags/search",
+            TagSearchResult,
+            lambda r: r.tags,
+            page=page,
+            page_size=page_size,
+            params=params,
+        )
+
+    def iter_search(self, **filters: str | int | None) -> Iterator[Tag]:
+        return self._iter(lambda p, s: self.search(page=p, page_size=s, **filters))  # type: ignore[arg-type]
+
+    def create(self, name: str, location_group_id: int, *, tag_type: int = 1, avatar: str = "") -> CreatedId:
+        body = {
+            "TagName": name,
+            "TagType": tag_type,
+            "TagAvatar": avatar,
+            "LocationGroupId": location_group_id,
+        }
+        return self._model("POST", "/mdm/tags/addtag", CreatedId, json=body)
+
+    def devices(self, tag_id: int) -> list[TagDevice]:
+        result = self._optional_model("GET", f"/mdm/tags/{tag_id}/devices", TagDevices)
+        return result.device if result else []
+
+    def add_devices(self, tag_id: int, device_ids: Sequence[int]) -> BulkResponse:
+        body = {"BulkValues": BulkValues(value=[str(d) for d in device_ids]).to_wire()}
+        return self._model("POST", f"/mdm/tags/{tag_id}/adddevices", BulkResponse, json=body)
+
+    def remove_devices(self, tag_id: int, device_ids: Sequence[int]) -> BulkResponse:
+        body = {"BulkValues": BulkValues(value=[str(d) for d in device_ids]).to_wire()}
+        return self._model("POST", f"/mdm/tags/{tag_id}/removedevices", BulkResponse, json=body)

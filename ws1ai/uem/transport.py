@@ -1,0 +1,203 @@
+"""One request, done right: read-only guard, auth headers, shared limiter, typed errors, retries, 401 renewal.
+
+Resources never touch httpx; they call `UEMTransport.request` with an API path (e.g. `/mdm/devices/search`)
+and the version of the operation, and get back a successful `httpx.Response` or a `UEMError`.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+import stamina
+from pydantic import BaseModel, ValidationError
+
+from ws1ai.settings import UEMSettings
+from ws1ai.uem.auth import Authenticator, accept_header, authenticator_for
+from ws1ai.uem.errors import (
+    UEMConnectionError,
+    UEMError,
+    UEMRateLimited,
+    UEMReadOnlyError,
+    UEMResponseValidationError,
+    UEMTimeout,
+    error_from_response,
+)
+from ws1ai.uem.ratelimit import RateLimiter, credential_key, limiter_for
+from ws1ai.uem.retry import (
+    BACKOFF_EXP_BASE,
+    BACKOFF_INITIAL_SECONDS,
+    BACKOFF_JITTER_SECONDS,
+    BACKOFF_MAX_SECONDS,
+    DEFAULT_RETRY_AFTER_SECONDS,
+    apply_testing_switch,
+    retry_hook,
+)
+
+__all__ = ["TransportStats", "UEMTransport", "json_body", "parse_model"]
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+Params = Mapping[str, str | int | float | bool | None]
+
+
+@dataclass
+class TransportStats:
+    """What this client sent (benchmarks and tests read it)."""
+
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    token_renewals: int = 0
+
+
+class UEMTransport:
+    def __init__(
+        self,
+        settings: UEMSettings,
+        *,
+        http: httpx.Client | None = None,
+        read_only: bool | None = None,
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        apply_testing_switch()
+        self.settings = settings
+        self._owns_http = http is None
+        self.http = http if http is not None else httpx.Client(timeout=settings.timeout_seconds)
+        self.auth: Authenticator = authenticator_for(settings, self.http)
+        self.limiter = limiter or limiter_for(
+            credential_key(settings.base_url, self.auth.identity),
+            settings.rate_limit_per_minute,
+            quota_reserve=settings.daily_quota_reserve,
+        )
+        self.read_only = settings.read_only if read_only is None else read_only
+        self._api_root = settings.base_url.rstrip("/") + "/API"
+        self.stats = TransportStats()
+
+    def close(self) -> None:
+        if self._owns_http:
+            self.http.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        version: int = 1,
+        params: Params | None = None,
+        json: Any = None,
+    ) -> httpx.Response:
+        """Send with retries; return the 2xx response or raise a `UEMError`."""
+        method = method.upper()
+        if self.read_only and method != "GET":
+            raise UEMReadOnlyError(method, path)
+        clean_params = {k: _param(v) for k, v in (params or {}).items() if v is not None}
+        first = True
+        for attempt in stamina.retry_context(
+            on=retry_hook(method),
+            attempts=self.settings.max_retries + 1,
+            timeout=None,
+            wait_initial=BACKOFF_INITIAL_SECONDS,
+            wait_max=BACKOFF_MAX_SECONDS,
+            wait_jitter=BACKOFF_JITTER_SECONDS,
+            wait_exp_base=BACKOFF_EXP_BASE,
+        ):
+            with attempt:
+                if not first:
+                    self.stats.retries += 1
+                first = False
+                return self._send_authenticated(method, path, version, clean_params, json)
+        raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
+
+    def _send_authenticated(
+        self, method: str, path: str, version: int, params: dict[str, str], json: Any
+    ) -> httpx.Response:
+        renewed = False
+        while True:
+            try:
+                auth_headers, token = self.auth.headers()
+            except UEMError as exc:
+                exc.sent = False  # the token endpoint failed: the request itself never left
+                raise
+            headers = {"Accept": accept_header(version), **auth_headers}
+            response = self._send_once(method, path, headers, params, json)
+            if response.is_success:
+                return response
+            if response.status_code == 401 and not renewed and self.auth.invalidate(token):
+                # A token can expire (or be revoked) between our check and the server's: renew once.
+                renewed = True
+                self.stats.token_renewals += 1
+                continue
+            error = error_from_response(response)
+            if isinstance(error, UEMRateLimited):
+                self.stats.rate_limited += 1
+                pause = error.retry_after if error.retry_after is not None else DEFAULT_RETRY_AFTER_SECONDS
+                self.limiter.pause(pause)
+            log.info("UEM %s %s -> %s %s", method, path, response.status_code, error.error_code)
+            raise error
+
+    def _send_once(
+        self, method: str, path: str, headers: dict[str, str], params: dict[str, str], json: Any
+    ) -> httpx.Response:
+        self.limiter.acquire()
+        url = self._api_root + path
+        self.stats.requests += 1
+        try:
+            response = self.http.request(method, url, params=params, json=json, headers=headers)
+            response.read()
+        except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise UEMTimeout(_describe(exc), sent=False, method=method, url=url) from None
+        except httpx.TimeoutException as exc:
+            raise UEMTimeout(_describe(exc), sent=True, method=method, url=url) from None
+        except httpx.ConnectError as exc:
+            raise UEMConnectionError(_describe(exc), sent=False, method=method, url=url) from None
+        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
+            # Dropped mid-request/response: the server may have acted on it.
+            raise UEMConnectionError(_describe(exc), sent=True, method=method, url=url) from None
+        self.limiter.observe(response.headers)
+        log.debug("UEM %s %s -> %s", method, path, response.status_code)
+        return response
+
+
+def _describe(exc: Exception) -> str:
+    detail = str(exc)
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+
+
+def _param(value: str | int | float | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def json_body(response: httpx.Response) -> Any:
+    """Decoded JSON, or None for 204 / an empty body (empty searches and fire-and-forget commands)."""
+    if response.status_code == 204 or not response.content.strip():
+        return None
+    try:
+        return jsonlib.loads(response.content)
+    except ValueError:
+        raise UEMResponseValidationError(
+            "response is not JSON",
+            method=response.request.method,
+            url=str(response.request.url),
+            body_excerpt=response.text[:200],
+        ) from None
+
+
+def parse_model(model: type[M], data: Any, response: httpx.Response) -> M:
+    """Validate a decoded body against a wire model; drift becomes `UEMResponseValidationError`."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise UEMResponseValidationError(
+            f"{model.__name__} does not match the response: {exc}",
+            method=response.request.method,
+            url=str(response.request.url.copy_with(query=None)),
+            body_excerpt=str(data)[:200],
+        ) from None

@@ -1,0 +1,230 @@
+"""Each resource against the sandbox with strict wire models; writes are checked in the tenant's ledger."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.uem.conftest import ledger
+from ws1ai.uem import UEMClient, UEMNotFound
+from ws1ai.uem.schemas import (
+    BulkCustomAttributeDevice,
+    BulkCustomAttributeValue,
+    CustomAttribute,
+    DeviceInfo,
+    DeviceV1,
+    EmailMessage,
+    EventNotification,
+    OrganizationGroupCreate,
+    PushMessage,
+    SmartGroupEdit,
+    User,
+)
+
+
+@pytest.fixture
+def device(uem: UEMClient) -> DeviceV1:
+    return uem.devices.search(page_size=1, platform="Apple").items[0]
+
+
+def _device_id(device: DeviceV1) -> int:
+    assert device.device_id is not None
+    return device.device_id
+
+
+# ---- devices: reads ----
+def test_device_by_id_uuid_and_serial_agree(uem: UEMClient, device: DeviceV1) -> None:
+    by_id = uem.devices.get(_device_id(device))
+    assert by_id.serial_number == device.serial_number
+    assert by_id.eas_ids is None  # GET by id is `Device`, without the search-only fields
+    assert uem.devices.get_by_serial(device.serial_number or "").device_id == device.device_id
+    v2 = uem.devices.get_v2(device.uuid or "")
+    v3 = uem.devices.get_v3(device.uuid or "")
+    assert v2.serial_number == v3.serial_number == device.serial_number
+    assert v3.enrollment_info is not None and v3.enrollment_info.user_name == device.user_name
+
+
+def test_device_sub_resources(uem: UEMClient, device: DeviceV1) -> None:
+    device_id = _device_id(device)
+    apps = uem.devices.apps(device_id)
+    assert apps.total == len(apps.items)
+    uem.devices.profiles(device_id)
+    compliance = uem.devices.compliance(device_id)
+    assert compliance.overall_compliant_status is not None
+    assert uem.devices.security(device_id).is_compromised is not None
+    uem.devices.network(device_id)
+    uem.devices.eventlog(device_id, page_size=50)
+    sensors = uem.devices.sensors(device.uuid or "")
+    assert sensors.total_results >= len(sensors.results)
+    uem.devices.tags(device.uuid or "")
+
+
+def test_notes_round_trip(uem: UEMClient, http: httpx.Client, device: DeviceV1) -> None:
+    device_id = _device_id(device)
+    note_id = uem.devices.add_note(device_id, "checked by ws1ai")
+    assert note_id is not None
+    assert "checked by ws1ai" in [n.note for n in uem.devices.notes(device_id)]
+    assert len(ledger(http)) == 1
+
+
+def test_custom_attributes_single_and_bulk(uem: UEMClient, http: httpx.Client, device: DeviceV1) -> None:
+    device_id = _device_id(device)
+    uem.devices.set_custom_attributes(device_id, [CustomAttribute(name="ws1ai.risk", value="high")])
+    assert {a.name: a.value for a in uem.devices.custom_attributes(device_id)}["ws1ai.risk"] == "high"
+    result = uem.devices.bulk_set_custom_attributes(
+        [
+            BulkCustomAttributeDevice(
+                serial_number=device.serial_number,
+                device_custom_attributes=[BulkCustomAttributeValue(name="ws1ai.risk", value="low")],
+            )
+        ]
+    )
+    assert result is not None and result.accepted_items == 1
+    assert {a.name: a.value for a in uem.devices.custom_attributes(device_id)}["ws1ai.risk"] == "low"
+    assert len(ledger(http)) == 2
+
+
+# ---- commands and messages ----
+def test_single_alt_id_and_bulk_commands(uem: UEMClient, http: httpx.Client) -> None:
+    devices = uem.devices.search(page_size=4).items
+    uem.commands.sync(_device_id(devices[0]))
+    uem.commands.send_by("Serialnumber", devices[1].serial_number or "", "DeviceQuery")
+    bulk = uem.commands.bulk_lock([d.serial_number or "" for d in devices[2:4]])
+    assert bulk.accepted_items == 2
+    assert len(ledger(http)) >= 3
+
+
+def test_enterprise_wipe_changes_device_state(uem: UEMClient, device: DeviceV1) -> None:
+    uem.commands.enterprise_wipe(_device_id(device))
+    after = uem.devices.get(_device_id(device))
+    assert after.enrollment_status in {"EnterpriseWipePending", "Unenrolled"}
+
+
+def test_unknown_device_command_is_404(uem: UEMClient) -> None:
+    with pytest.raises(UEMNotFound):
+        uem.commands.lock(987_654_321)
+
+
+def test_messages_push_email_bulk(uem: UEMClient, http: httpx.Client) -> None:
+    devices = uem.devices.search(page_size=3).items
+    uem.messages.push(_device_id(devices[0]), PushMessage(message_body="Please restart"))
+    uem.messages.email(
+        _device_id(devices[0]), EmailMessage(message_body="b", subject="s", to_address="a@b.c")
+    )
+    bulk = uem.messages.bulk_push(
+        "Serialnumber", [d.serial_number or "" for d in devices], PushMessage(message_body="x")
+    )
+    assert bulk.accepted_items == 3
+    assert len(ledger(http)) >= 3
+
+
+# ---- profiles and apps ----
+def test_profile_search_install_remove(uem: UEMClient, http: httpx.Client, device: DeviceV1) -> None:
+    profile = uem.profiles.search().items[0]
+    assert profile.id is not None and profile.id.value is not None
+    uem.profiles.install(profile.id.value, DeviceInfo(device_id=device.device_id))
+    uem.profiles.remove(profile.id.value, DeviceInfo(serial_number=device.serial_number))
+    assert len(ledger(http)) == 2
+
+
+def test_app_search_and_uninstall(uem: UEMClient, http: httpx.Client, device: DeviceV1) -> None:
+    apps = list(uem.apps.iter_search())
+    assert apps
+    app = apps[0]
+    assert app.id is not None and app.id.value is not None
+    uem.apps.install("internal", app.id.value, DeviceInfo(device_id=device.device_id))
+    uem.apps.uninstall("internal", app.id.value, DeviceInfo(device_id=device.device_id))
+    assert len(ledger(http)) == 2
+
+
+# ---- smart groups, tags ----
+def test_smart_group_crud(uem: UEMClient, device: DeviceV1) -> None:
+    existing = uem.smart_groups.search().items
+    assert existing
+    created = uem.smart_groups.create(
+        SmartGroupEdit(name="ws1ai test group", device_additions=[{"Id": device.device_id}])
+    )
+    assert created.value is not None
+    group = uem.smart_groups.get(created.value)
+    assert group.name == "ws1ai test group"
+    uem.smart_groups.update(created.value, SmartGroupEdit(name="ws1ai renamed"))
+    assert uem.smart_groups.get(created.value).name == "ws1ai renamed"
+    uem.smart_groups.devices(existing[0].smart_group_id or 0)
+    uem.smart_groups.delete(created.value)
+    with pytest.raises(UEMNotFound):
+        uem.smart_groups.get(created.value)
+
+
+def test_tags_add_and_remove_devices(uem: UEMClient, device: DeviceV1) -> None:
+    tag = uem.tags.search().items[0]
+    assert tag.id is not None and tag.id.value is not None
+    assert uem.tags.add_devices(tag.id.value, [_device_id(device)]).accepted_items == 1
+    assert _device_id(device) in [d.device_id for d in uem.tags.devices(tag.id.value)]
+    assert uem.tags.remove_devices(tag.id.value, [_device_id(device)]).accepted_items == 1
+
+
+# ---- users, organization groups ----
+def test_users_search_create_update_deactivate(uem: UEMClient, http: httpx.Client) -> None:
+    assert uem.users.search(page_size=5).items
+    created = uem.users.create(
+        User(
+            user_name="ws1ai.test",
+            first_name="Test",
+            last_name="User",
+            email="ws1ai.test@example.com",
+            security_type=1,
+            password="x-Pa55word",
+        )
+    )
+    assert created.value is not None
+    uem.users.update(created.value, User(first_name="Renamed"))
+    assert uem.users.get(created.value).first_name == "Renamed"
+    uem.users.deactivate(created.value)
+    assert uem.users.get(created.value).status is False
+    assert len(ledger(http)) == 3
+
+
+def test_org_groups_search_get_create(uem: UEMClient) -> None:
+    groups = uem.org_groups.search().items
+    assert groups
+    root = groups[0]
+    assert root.id is not None and root.id.value is not None
+    assert uem.org_groups.get(root.id.value).name == root.name
+    created = uem.org_groups.create(
+        root.id.value, OrganizationGroupCreate(group_id="ws1ai-test", name="ws1ai test")
+    )
+    assert created.value is not None
+    assert uem.org_groups.search_v2().total > 0
+
+
+# ---- scripts, sensors, event notifications, system ----
+def test_sensors_and_scripts_lists(uem: UEMClient) -> None:
+    og = uem.org_groups.search().items[0]
+    assert og.uuid
+    sensors = uem.sensors.list(og.uuid)
+    assert sensors.total_results == len(sensors.result_set)
+    scripts = uem.scripts.list(og.uuid)
+    assert scripts.record_count == len(scripts.search_results)
+
+
+def test_event_notification_configuration(uem: UEMClient) -> None:
+    created = uem.event_notifications.create(
+        EventNotification(
+            target_name="ws1ai",
+            target_url="http://127.0.0.1:9/hook",
+            username="hook",
+            password="hook-secret",
+            format=1,
+            is_active=True,
+        )
+    )
+    assert created is not None and created.value is not None
+    fetched = uem.event_notifications.get(created.value)
+    assert fetched.target_url == "http://127.0.0.1:9/hook"
+    assert "hook-secret" not in repr(fetched)
+    uem.event_notifications.delete(created.value)
+
+
+def test_system_info(uem: UEMClient) -> None:
+    info = uem.system.info()
+    assert info.product_name

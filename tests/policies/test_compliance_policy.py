@@ -1,0 +1,70 @@
+"""The deterministic compliance-triage policy and the actions it turns into (pure, no engine)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ws1ai.governance.actions import ActionKind, RiskTier
+from ws1ai.policies.compliance import DeviceFacts, Remediation, remediation_actions, triage_by_policy
+
+
+def _facts(**overrides: object) -> DeviceFacts:
+    base: dict[str, object] = {
+        "device_id": 42,
+        "platform": "AppleOsX",
+        "model": "MacBook Air (M1, 2020)",
+        "os_version": "14.6",
+        "compliance_status": "NonCompliant",
+        "compromised": False,
+        "encrypted": True,
+        "days_non_compliant": 1,
+    }
+    base.update(overrides)
+    return DeviceFacts.model_validate(base)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"compromised": True}, Remediation.QUARANTINE),
+        ({"data_sensitivity": "high", "days_non_compliant": 10}, Remediation.QUARANTINE),
+        ({"encrypted": False}, Remediation.INSTALL_PROFILE),
+        ({"days_non_compliant": 30}, Remediation.ESCALATE),
+        ({}, Remediation.NOTIFY_USER),
+    ],
+)
+def test_policy_picks_the_least_disruptive_fitting_remediation(
+    overrides: dict[str, object], expected: Remediation
+) -> None:
+    assert triage_by_policy(_facts(**overrides)).remediation is expected
+
+
+def test_quarantine_is_high_tier_and_a_missing_profile_escalates_instead() -> None:
+    facts = _facts(compromised=True)
+    triage = triage_by_policy(facts)
+    [quarantine] = remediation_actions(
+        facts, triage, run_key="r", encryption_profile_id=1, quarantine_profile_id=9
+    )
+    assert quarantine.kind is ActionKind.QUARANTINE_PROFILE
+    assert quarantine.payload == {"profile_id": 9}
+    assert quarantine.tier().rank >= RiskTier.HIGH.rank
+    [ticket] = remediation_actions(
+        facts, triage, run_key="r", encryption_profile_id=1, quarantine_profile_id=None
+    )
+    assert ticket.kind is ActionKind.ITSM_TICKET
+    assert "42" in ticket.payload["short_description"]
+
+
+def test_the_same_decision_in_the_same_run_has_the_same_correlation_id() -> None:
+    facts = _facts(encrypted=False)
+    triage = triage_by_policy(facts)
+    first = remediation_actions(
+        facts, triage, run_key="run-1", encryption_profile_id=3, quarantine_profile_id=None
+    )
+    again = remediation_actions(
+        facts, triage, run_key="run-1", encryption_profile_id=3, quarantine_profile_id=None
+    )
+    other = remediation_actions(
+        facts, triage, run_key="run-2", encryption_profile_id=3, quarantine_profile_id=None
+    )
+    assert first[0].correlation_id == again[0].correlation_id != other[0].correlation_id

@@ -1,0 +1,147 @@
+"""The HTTP discipline shared by the ServiceNow and HRIS connectors (UEM has its own, richer transport).
+
+Same rules as `ws1ai.uem`: typed errors instead of httpx exceptions, retries only for 408/429/5xx and
+connection failures (with the backoff constants of `ws1ai.uem.retry`, so there is one set of numbers), and a
+write is repeated only when it certainly did not reach the server or the server refused it (429/503).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+import stamina
+
+from ws1ai.uem.retry import (
+    BACKOFF_EXP_BASE,
+    BACKOFF_INITIAL_SECONDS,
+    BACKOFF_JITTER_SECONDS,
+    BACKOFF_MAX_SECONDS,
+    WRITE_METHODS,
+    apply_testing_switch,
+)
+
+__all__ = ["ConnectorAPIError", "ConnectorError", "ConnectorHTTP", "ConnectorReadOnlyError"]
+
+log = logging.getLogger(__name__)
+
+_RETRIED_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+_WRITE_SAFE_STATUSES = frozenset({429, 503})
+
+
+class ConnectorError(Exception):
+    """A connector call failed. `sent` says whether the request may have reached the server."""
+
+    def __init__(self, service: str, message: str, *, sent: bool) -> None:
+        super().__init__(f"{service}: {message}")
+        self.service = service
+        self.sent = sent
+
+
+class ConnectorAPIError(ConnectorError):
+    def __init__(self, service: str, status: int, message: str) -> None:
+        super().__init__(service, f"HTTP {status}: {message}", sent=True)
+        self.status = status
+
+
+class ConnectorReadOnlyError(ConnectorError):
+    def __init__(self, service: str, method: str, path: str) -> None:
+        super().__init__(service, f"read-only mode refused {method} {path} before sending", sent=False)
+
+
+class ConnectorHTTP:
+    """One service's HTTP session: base URL, auth, retries and typed errors."""
+
+    def __init__(
+        self,
+        service: str,
+        base_url: str,
+        *,
+        auth: httpx.Auth | None = None,
+        headers: Mapping[str, str] | None = None,
+        http: httpx.Client | None = None,
+        read_only: bool = False,
+        max_retries: int = 4,
+        timeout: float = 30.0,
+    ) -> None:
+        apply_testing_switch()
+        self.service = service
+        self.base_url = base_url.rstrip("/")
+        self.read_only = read_only
+        self.max_retries = max_retries
+        self._owns_http = http is None
+        self._http = http if http is not None else httpx.Client(timeout=timeout)
+        self._auth = auth
+        self._headers = {"Accept": "application/json", **(headers or {})}
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def request(
+        self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json: Any = None
+    ) -> httpx.Response:
+        method = method.upper()
+        if self.read_only and method in WRITE_METHODS:
+            raise ConnectorReadOnlyError(self.service, method, path)
+        is_write = method in WRITE_METHODS
+
+        def retryable(exc: Exception) -> bool:
+            if isinstance(exc, ConnectorAPIError):
+                return exc.status in (_WRITE_SAFE_STATUSES if is_write else _RETRIED_STATUSES)
+            return isinstance(exc, ConnectorError) and not (is_write and exc.sent)
+
+        for attempt in stamina.retry_context(
+            on=retryable,
+            attempts=self.max_retries + 1,
+            timeout=None,
+            wait_initial=BACKOFF_INITIAL_SECONDS,
+            wait_max=BACKOFF_MAX_SECONDS,
+            wait_jitter=BACKOFF_JITTER_SECONDS,
+            wait_exp_base=BACKOFF_EXP_BASE,
+        ):
+            with attempt:
+                return self._send(method, path, params, json)
+        raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
+
+    def _send(self, method: str, path: str, params: Mapping[str, Any] | None, json: Any) -> httpx.Response:
+        url = self.base_url + path
+        try:
+            response = self._http.request(
+                method,
+                url,
+                params=params,
+                json=json,
+                headers=self._headers,
+                auth=self._auth or httpx.USE_CLIENT_DEFAULT,
+            )
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise ConnectorError(self.service, f"cannot connect: {type(exc).__name__}", sent=False) from None
+        except httpx.HTTPError as exc:
+            raise ConnectorError(
+                self.service, f"{type(exc).__name__} during {method} {path}", sent=True
+            ) from None
+        if response.is_success:
+            return response
+        log.info("%s %s %s -> %s", self.service, method, path, response.status_code)
+        raise ConnectorAPIError(self.service, response.status_code, _error_message(response))
+
+
+def _error_message(response: httpx.Response) -> str:
+    """ServiceNow says `{"error":{"message","detail"}}`; others differ: keep whatever is readable, briefly."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200] or response.reason_phrase
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict):
+            return " — ".join(str(error[k]) for k in ("message", "detail") if error.get(k))
+        if isinstance(error, str):
+            return error
+        for key in ("message", "detail"):
+            if body.get(key):
+                return str(body[key])
+    return str(body)[:200]

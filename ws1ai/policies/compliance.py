@@ -1,0 +1,134 @@
+"""Compliance triage: choose the least disruptive remediation for a non-compliant device.
+
+The ladder, least disruptive first: tell the user how to fix it → push the remediation profile → open a ticket
+for a human → quarantine (restrict access until compliant; high tier, so it always waits for approval).
+Quarantine is reserved for compromised devices and for sensitive roles whose violation has lasted.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from ws1ai.governance.actions import Action, ActionKind
+
+__all__ = ["DeviceFacts", "Remediation", "Triage", "remediation_actions", "triage_by_policy"]
+
+# Violations older than this on a sensitive device are no longer a "remind the user" matter.
+LONG_VIOLATION_DAYS = 7
+
+
+class Remediation(StrEnum):
+    NOTIFY_USER = "notify_user"
+    INSTALL_PROFILE = "install_profile"
+    QUARANTINE = "quarantine"
+    ESCALATE = "escalate"
+
+
+class Triage(BaseModel):
+    """The decision, from the policy or the LLM (the same model validates both)."""
+
+    remediation: Remediation
+    rationale: str = Field(max_length=400)
+    confidence: float = Field(ge=0.0, le=1.0)
+
+
+class DeviceFacts(BaseModel):
+    """What triage may look at: no names, emails, serials or phone numbers (this is what an LLM sees)."""
+
+    device_id: int
+    platform: str
+    model: str
+    os_version: str
+    compliance_status: str
+    compromised: bool
+    encrypted: bool
+    days_non_compliant: int | None = None
+    data_sensitivity: str = "medium"  # low / medium / high, from the user's role
+    risk_score: float | None = None
+
+
+def triage_by_policy(facts: DeviceFacts) -> Triage:
+    """The deterministic policy (and the LLM's fallback)."""
+    long_violation = (facts.days_non_compliant or 0) >= LONG_VIOLATION_DAYS
+    if facts.compromised:
+        return Triage(
+            remediation=Remediation.QUARANTINE,
+            rationale="device reports compromised (jailbreak/root or integrity failure)",
+            confidence=0.9,
+        )
+    if facts.data_sensitivity == "high" and long_violation:
+        return Triage(
+            remediation=Remediation.QUARANTINE,
+            rationale=f"high-sensitivity role, non-compliant for {facts.days_non_compliant} days",
+            confidence=0.7,
+        )
+    if not facts.encrypted:
+        return Triage(
+            remediation=Remediation.INSTALL_PROFILE,
+            rationale="disk encryption is off; the encryption profile enforces it",
+            confidence=0.8,
+        )
+    if long_violation:
+        return Triage(
+            remediation=Remediation.ESCALATE,
+            rationale=f"non-compliant for {facts.days_non_compliant} days despite reminders",
+            confidence=0.6,
+        )
+    return Triage(
+        remediation=Remediation.NOTIFY_USER,
+        rationale="recent, low-risk violation: the user can fix it (usually an OS update)",
+        confidence=0.6,
+    )
+
+
+def remediation_actions(
+    facts: DeviceFacts,
+    triage: Triage,
+    *,
+    run_key: str,
+    encryption_profile_id: int | None,
+    quarantine_profile_id: int | None,
+    decided_by: str = "rule",
+    model_version: str | None = None,
+    prompt_version: str | None = None,
+) -> list[Action]:
+    """The governed actions that carry out one triage decision (a missing profile escalates instead)."""
+    common = {
+        "run_key": run_key,
+        "targets": (str(facts.device_id),),
+        "rationale": triage.rationale,
+        "confidence": triage.confidence,
+        "decided_by": decided_by,
+        "model_version": model_version,
+        "prompt_version": prompt_version,
+    }
+    remediation = triage.remediation
+    if remediation is Remediation.INSTALL_PROFILE and encryption_profile_id is None:
+        remediation = Remediation.ESCALATE
+    if remediation is Remediation.QUARANTINE and quarantine_profile_id is None:
+        remediation = Remediation.ESCALATE
+    if remediation is Remediation.NOTIFY_USER:
+        body = (
+            "Your device is out of compliance with company policy. Please install pending OS updates "
+            "and open Intelligent Hub to see what else is needed."
+        )
+        return [Action(kind=ActionKind.MESSAGE_SEND, payload={"channel": "push", "body": body}, **common)]
+    if remediation is Remediation.INSTALL_PROFILE:
+        payload = {"profile_id": encryption_profile_id}
+        return [Action(kind=ActionKind.PROFILE_INSTALL, payload=payload, **common)]
+    if remediation is Remediation.QUARANTINE:
+        payload = {"profile_id": quarantine_profile_id}
+        return [Action(kind=ActionKind.QUARANTINE_PROFILE, payload=payload, **common)]
+    ticket = {
+        "short_description": f"Non-compliant device {facts.device_id} needs attention",
+        "description": (
+            f"Device {facts.device_id} ({facts.platform} {facts.model}, OS {facts.os_version}) is "
+            f"{facts.compliance_status}. Triage: {triage.rationale}"
+        ),
+        "category": "hardware",
+        "impact": "2",
+        "urgency": "2",
+    }
+    return [Action(kind=ActionKind.ITSM_TICKET, payload=ticket, **common)]

@@ -1,0 +1,83 @@
+"""Per-device rows kept columnar: a frame sorted by device id, sliced by binary search, plus an overlay.
+
+100,000 devices with ~20 app installs each would be millions of Python objects; a sorted polars frame
+answers "rows of device N" in O(log n) and writes (install/uninstall) go to a small overlay instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+__all__ = ["DeviceRows", "Membership"]
+
+
+class DeviceRows:
+    """Read-only rows of a frame per `device_id` (telemetry, threat signals, app usage)."""
+
+    def __init__(self, frame: pl.DataFrame, order: list[str] | None = None) -> None:
+        sort_cols = ["device_id", *(order or [])]
+        self.frame = frame.sort(sort_cols) if frame.height else frame
+        self._ids = (
+            self.frame.get_column("device_id") if frame.height else pl.Series("device_id", [], pl.Int64)
+        )
+
+    def slice(self, device_id: int) -> pl.DataFrame:
+        if self.frame.height == 0:
+            return self.frame
+        lo = int(self._ids.search_sorted(device_id, side="left"))
+        hi = int(self._ids.search_sorted(device_id, side="right"))
+        return self.frame.slice(lo, hi - lo)
+
+    def rows(self, device_id: int) -> list[dict[str, Any]]:
+        return self.slice(device_id).to_dicts()
+
+
+class Membership:
+    """Device → item membership (app installs, device profiles) with writes in an overlay."""
+
+    def __init__(self, frame: pl.DataFrame, item_col: str, extra: str | None = None) -> None:
+        self.item_col = item_col
+        self.extra = extra
+        self._base = DeviceRows(frame, [item_col])
+        self.added: dict[int, dict[int, Any]] = {}
+        self.removed: set[tuple[int, int]] = set()
+
+    def items(self, device_id: int) -> dict[int, Any]:
+        """item id → extra value (e.g. installed_on) for one device, overlay applied."""
+        part = self._base.slice(device_id)
+        out: dict[int, Any] = {}
+        if part.height:
+            items = part.get_column(self.item_col).to_list()
+            extras = part.get_column(self.extra).to_list() if self.extra else [None] * len(items)
+            out = {i: e for i, e in zip(items, extras, strict=True) if (device_id, i) not in self.removed}
+        out.update(self.added.get(device_id, {}))
+        return out
+
+    def has(self, device_id: int, item_id: int) -> bool:
+        return item_id in self.items(device_id)
+
+    def add(self, device_id: int, item_id: int, extra: Any = None) -> bool:
+        """Returns False when already a member (the write is then a no-op)."""
+        if self.has(device_id, item_id):
+            return False
+        self.removed.discard((device_id, item_id))
+        self.added.setdefault(device_id, {})[item_id] = extra
+        return True
+
+    def remove(self, device_id: int, item_id: int) -> bool:
+        if not self.has(device_id, item_id):
+            return False
+        self.added.get(device_id, {}).pop(item_id, None)
+        self.removed.add((device_id, item_id))
+        return True
+
+    def devices_of(self, item_id: int) -> list[int]:
+        frame = self._base.frame
+        base: set[int] = set()
+        if frame.height:
+            base = set(frame.filter(pl.col(self.item_col) == item_id).get_column("device_id").to_list())
+        base -= {d for d, i in self.removed if i == item_id}
+        base |= {d for d, items in self.added.items() if item_id in items}
+        return sorted(base)

@@ -1,0 +1,19 @@
+"""Thin routers over `SandboxState`; order matters where a literal path shares a prefix with a `{param}`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ws1ai.sandbox.routes import attributes, auth, commands, control, device_details, devices, groups
+
+__all__ = ["ROUTERS"]
+
+ROUTERS: list[APIRouter] = [
+    control.router,
+    auth.router,
+    attributes.router,
+    commands.router,
+    devices.router,
+    device_details.router,
+    groups.router,
+]

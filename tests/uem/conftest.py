@@ -135,3 +135,16 @@ def request_counts(http: httpx.Client, base_url: str = "") -> dict[str, Any]:
     response.raise_for_status()
     body: dict[str, Any] = response.json()
     return body
+
+
+def sandbox_settings(http: httpx.Client, base_url: str = "", **knobs: Any) -> dict[str, Any]:
+    """`POST /_sandbox/settings`: rate_limit_per_minute, daily_quota, token_lifetime_seconds, ..."""
+    response = http.post(f"{base_url}/_sandbox/settings", json=knobs)
+    response.raise_for_status()
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def advance_clock(http: httpx.Client, seconds: float, base_url: str = "") -> None:
+    """`POST /_sandbox/clock`: the tenant's time jumps (tokens age, quota windows roll) without sleeping."""
+    http.post(f"{base_url}/_sandbox/clock", json={"advance_seconds": seconds}).raise_for_status()

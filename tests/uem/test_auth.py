@@ -9,10 +9,12 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from tests.uem.conftest import make_settings
+from tests.uem.conftest import advance_clock, make_settings, sandbox_settings
 from ws1ai.settings import AuthMode
 from ws1ai.uem import UEMClient, UEMUnauthorized
 from ws1ai.uem.auth import OAuthAuthenticator, _lifetime
+
+TOKEN_LIFETIME = 600  # short-lived tokens: a sweep outlives several
 
 
 def oauth_client(http: httpx.Client, **overrides: Any) -> UEMClient:
@@ -27,14 +29,15 @@ def test_oauth_token_is_fetched_once_and_reused(http: httpx.Client) -> None:
         assert uem.transport.auth.tokens_fetched == 1
 
 
-def test_token_renewed_after_server_side_expiry_mid_sweep(http: httpx.Client, state: Any) -> None:
+def test_token_renewed_after_server_side_expiry_mid_sweep(http: httpx.Client) -> None:
     """The tenant's clock jumps past the token's lifetime between pages: one 401, one renewal, no failure."""
+    sandbox_settings(http, token_lifetime_seconds=TOKEN_LIFETIME)
     with oauth_client(http) as uem:
         seen = 0
         for page in uem.devices.search_pages(page_size=200):
             seen += len(page.items)
             if page.page == 1:
-                state.advance_clock(state.gate.token_lifetime_seconds + 60)
+                advance_clock(http, TOKEN_LIFETIME + 60)
         assert seen == page.total
         assert uem.stats.token_renewals == 1
         assert uem.transport.auth.tokens_fetched == 2  # type: ignore[attr-defined]
@@ -48,14 +51,15 @@ class StepClock:
         return self.now
 
 
-def test_token_renewed_a_margin_before_expires_in(http: httpx.Client, state: Any) -> None:
+def test_token_renewed_a_margin_before_expires_in(http: httpx.Client) -> None:
+    sandbox_settings(http, token_lifetime_seconds=TOKEN_LIFETIME)
     settings = make_settings(auth_mode=AuthMode.OAUTH)
     clock = StepClock()
     auth = OAuthAuthenticator(
         settings.client_id, settings.client_secret, settings.token_url, http, clock=clock
     )
     _, first = auth.headers()
-    lifetime = float(state.gate.token_lifetime_seconds)
+    lifetime = float(TOKEN_LIFETIME)
     clock.now = lifetime - 301  # outside the 300 s margin: cached
     assert auth.headers()[1] == first
     clock.now = lifetime - 299  # inside the margin: renewed before the server would refuse it

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
 
-from tests.uem.conftest import make_settings, request_counts
+from tests.uem.conftest import make_settings, request_counts, sandbox_settings
 from ws1ai.uem import UEMClient, UEMQuotaExhausted
 
 
-def test_sweep_stops_at_the_reserve(http: httpx.Client, state: Any) -> None:
-    state.gate.daily_quota = 30
+def test_sweep_stops_at_the_reserve(http: httpx.Client) -> None:
+    sandbox_settings(http, daily_quota=30)
     with UEMClient(make_settings(daily_quota_reserve=10), http=http) as uem:
         with pytest.raises(UEMQuotaExhausted) as info:
             for _ in uem.devices.iter_search(page_size=10):

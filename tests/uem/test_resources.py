@@ -46,8 +46,6 @@ def test_device_by_id_uuid_and_serial_agree(uem: UEMClient, device: DeviceV1) ->
 
 def test_device_sub_resources(uem: UEMClient, device: DeviceV1) -> None:
     device_id = _device_id(device)
-    apps = uem.devices.apps(device_id)
-    assert apps.total == len(apps.items)
     uem.devices.profiles(device_id)
     compliance = uem.devices.compliance(device_id)
     assert compliance.overall_compliant_status is not None
@@ -57,6 +55,12 @@ def test_device_sub_resources(uem: UEMClient, device: DeviceV1) -> None:
     sensors = uem.devices.sensors(device.uuid or "")
     assert sensors.total_results >= len(sensors.results)
     uem.devices.tags(device.uuid or "")
+
+
+def test_device_apps(uem: UEMClient, device: DeviceV1) -> None:
+    apps = uem.devices.apps(_device_id(device))
+    assert apps.items and apps.total == len(apps.items)
+    assert all(app.application_name for app in apps.items)
 
 
 def test_notes_round_trip(uem: UEMClient, http: httpx.Client, device: DeviceV1) -> None:
@@ -228,3 +232,12 @@ def test_event_notification_configuration(uem: UEMClient) -> None:
 def test_system_info(uem: UEMClient) -> None:
     info = uem.system.info()
     assert info.product_name
+
+
+def test_correlation_id_reaches_the_ledger(uem: UEMClient, http: httpx.Client, device: DeviceV1) -> None:
+    with uem.correlation("action-42"):
+        uem.commands.sync(_device_id(device))
+    uem.commands.sync(_device_id(device))
+    first, second = ledger(http)
+    assert first["correlation_id"] == "action-42"
+    assert second["correlation_id"] != "action-42"

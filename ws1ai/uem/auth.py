@@ -23,6 +23,7 @@ from ws1ai.uem.errors import (
     UEMConnectionError,
     UEMResponseValidationError,
     UEMTimeout,
+    UEMUnauthorized,
     error_from_response,
 )
 
@@ -102,7 +103,6 @@ class OAuthAuthenticator:
         http: httpx.Client,
         *,
         tenant_code: SecretStr | None = None,
-        timeout: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client_id = client_id
@@ -110,7 +110,6 @@ class OAuthAuthenticator:
         self._token_url = token_url
         self._http = http
         self._tenant_code = tenant_code
-        self._timeout = timeout
         self._clock = clock
         self._lock = threading.Lock()
         self._token: str | None = None
@@ -152,15 +151,19 @@ class OAuthAuthenticator:
             "client_secret": self._client_secret.get_secret_value(),
         }
         try:
-            response = self._http.post(
-                self._token_url, data=form, headers={"Accept": "application/json"}, timeout=self._timeout
-            )
+            response = self._http.post(self._token_url, data=form, headers={"Accept": "application/json"})
         except httpx.TimeoutException as exc:
             raise UEMTimeout(f"token request timed out: {type(exc).__name__}", sent=False) from None
         except httpx.HTTPError as exc:
             raise UEMConnectionError(f"token request failed: {type(exc).__name__}", sent=False) from None
         if response.status_code >= 400:
-            raise error_from_response(response)
+            error = error_from_response(response)
+            if response.status_code == 400 and _oauth_error(response) in _CREDENTIAL_ERRORS:
+                # RFC 6749 lets servers answer a bad client secret with 400: it is still an auth failure.
+                raise UEMUnauthorized(
+                    401, None, error.message, None, method="POST", url=self._token_url
+                ) from None
+            raise error
         try:
             body = response.json()
             token = str(body["access_token"])
@@ -171,6 +174,17 @@ class OAuthAuthenticator:
         self.tokens_fetched += 1
         log.debug("fetched OAuth token for client %s", self._client_id)
         return token, _lifetime(body.get("expires_in"))
+
+
+_CREDENTIAL_ERRORS = frozenset({"invalid_client", "unauthorized_client", "invalid_grant"})
+
+
+def _oauth_error(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return str(body.get("error")) if isinstance(body, dict) and body.get("error") else None
 
 
 def _lifetime(value: object) -> float:
@@ -190,6 +204,5 @@ def authenticator_for(settings: UEMSettings, http: httpx.Client) -> Authenticato
             settings.token_url,
             http,
             tenant_code=settings.tenant_code,
-            timeout=settings.timeout_seconds,
         )
     return BasicAuthenticator(settings.username, settings.password, settings.tenant_code)

@@ -10,6 +10,7 @@ client then does not close it). `read_only=True` refuses every non-GET before an
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from types import TracebackType
 
 import httpx
@@ -31,7 +32,7 @@ from ws1ai.uem.resources import (
     Tags,
     Users,
 )
-from ws1ai.uem.transport import TransportStats, UEMTransport
+from ws1ai.uem.transport import TransportStats, UEMTransport, correlation_id
 
 __all__ = ["UEMClient"]
 
@@ -76,6 +77,10 @@ class UEMClient:
     @property
     def stats(self) -> TransportStats:
         return self.transport.stats
+
+    def correlation(self, value: str) -> AbstractContextManager[None]:
+        """`with uem.correlation(action.correlation_id): ...` — every call in the block carries the id."""
+        return correlation_id(value)
 
     def close(self) -> None:
         self.transport.close()

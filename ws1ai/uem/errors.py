@@ -205,6 +205,9 @@ def _describe_body(response: httpx.Response) -> tuple[int | None, str, str | Non
         # The real body is camelCase; PascalCase variants appear in older modules, so accept both.
         code = data.get("errorCode", data.get("ErrorCode"))
         message = data.get("message", data.get("Message"))
+        if message is None and "error" in data:
+            # OAuth token endpoints answer RFC 6749 bodies: {"error": "invalid_client", "error_description"}.
+            message = " — ".join(str(data[k]) for k in ("error", "error_description") if data.get(k))
         activity = data.get("activityId", data.get("ActivityId"))
         return (
             int(code) if isinstance(code, int | str) and str(code).lstrip("-").isdigit() else None,

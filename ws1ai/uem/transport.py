@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json as jsonlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -38,12 +40,27 @@ from ws1ai.uem.retry import (
     retry_hook,
 )
 
-__all__ = ["TransportStats", "UEMTransport", "json_body", "parse_model"]
+__all__ = ["TransportStats", "UEMTransport", "correlation_id", "json_body", "parse_model"]
 
 log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=BaseModel)
 Params = Mapping[str, str | int | float | bool | None]
+
+
+# Sent as `x-correlation-id` (UEM echoes it; the sandbox ledger records it), so an audited Action can be
+# matched with the calls that carried it out. Context-local: threads started in the block do not inherit it.
+_CORRELATION_ID: ContextVar[str | None] = ContextVar("uem_correlation_id", default=None)
+
+
+@contextmanager
+def correlation_id(value: str) -> Iterator[None]:
+    """Tag every request made in this block (and its retries) with one correlation id."""
+    token = _CORRELATION_ID.set(value)
+    try:
+        yield
+    finally:
+        _CORRELATION_ID.reset(token)
 
 
 @dataclass
@@ -125,6 +142,8 @@ class UEMTransport:
                 exc.sent = False  # the token endpoint failed: the request itself never left
                 raise
             headers = {"Accept": accept_header(version), **auth_headers}
+            if (cid := _CORRELATION_ID.get()) is not None:
+                headers["x-correlation-id"] = cid
             response = self._send_once(method, path, headers, params, json)
             if response.is_success:
                 return response

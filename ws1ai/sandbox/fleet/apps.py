@@ -1,8 +1,10 @@
 """App catalogue rows, installs by role, and daily usage with the patterns that make licence reclaim hard.
 
-Each install gets a usage pattern: never, daily, weekly, monthly, quarterly (around quarter end), annual,
-or "stopped" (used, then abandoned). A role's own tools are mostly used; apps installed by chance mostly
-sit idle. Usage rows exist only for days with use, only while the device is alive and after the install.
+Each install gets a usage pattern: never, daily, weekly, monthly, quarterly (around quarter end for
+finance tools, an own ~2-3 month cycle otherwise), annual, "stopped" (used, then abandoned), "sporadic"
+(random days, weeks to months apart) or "project" (weeks of daily use, then months idle). A role's own
+tools are mostly used; apps installed by chance mostly sit idle. Usage rows exist only for days with use,
+only while the device is alive and after the install.
 """
 
 from __future__ import annotations
@@ -24,12 +26,13 @@ from ws1ai.sandbox.fleet.lifecycle import Lifecycle
 __all__ = ["PATTERNS", "app_table", "simulate_installs", "simulate_usage"]
 
 IntArray = npt.NDArray[np.int64]
-PATTERNS = ("never", "daily", "weekly", "monthly", "quarterly", "annual", "stopped")
+PATTERNS = ("never", "daily", "weekly", "monthly", "quarterly", "annual", "stopped", "sporadic", "project")
 _STAGE = 11
 _CELLS_PER_BLOCK = 800_000
-_CORE_MIX = np.array([0.08, 0.55, 0.17, 0.08, 0.04, 0.02, 0.06])
-_CHANCE_MIX = np.array([0.45, 0.10, 0.11, 0.10, 0.06, 0.03, 0.15])
-_SEASONAL_MIX = np.array([0.15, 0.02, 0.03, 0.10, 0.50, 0.15, 0.05])
+# Pattern mixes (order as PATTERNS) for a role's own tools, chance installs, and seasonal apps.
+_CORE_MIX = np.array([0.07, 0.52, 0.15, 0.07, 0.05, 0.02, 0.06, 0.03, 0.03])
+_CHANCE_MIX = np.array([0.44, 0.08, 0.10, 0.08, 0.06, 0.03, 0.14, 0.04, 0.03])
+_SEASONAL_MIX = np.array([0.12, 0.02, 0.03, 0.08, 0.45, 0.15, 0.05, 0.05, 0.05])
 _FIRST_APP_ID = 3001
 
 
@@ -115,6 +118,10 @@ def simulate_installs(
         pl.Series("pattern", pattern.astype(np.int64)),
         pl.Series("intensity", rng.uniform(0.5, 0.95, k)),
         pl.Series("anchor", rng.integers(0, 365, k)),  # weekday / day of month / day of year by pattern
+        pl.Series("period", rng.integers(60, 150, k)),  # quarterly cycle or project cadence
+        pl.Series("active", rng.integers(8, 40, k)),  # project: days of use per cycle
+        pl.Series("rate", rng.uniform(1 / 120, 1 / 25, k)),  # sporadic: uses per day
+        pl.Series("seasonal", seasonal),
         pl.Series("stop_after", installed + rng.integers(10, 200, k)),  # for "stopped": last use
         pl.Series("minutes_mu", rng.normal(np.log(25.0), 0.6, k)),
         pl.Series("weekend_worker", rugged[rows]),
@@ -163,12 +170,17 @@ def _usage_block(
     daily = inten * np.where(weekend & ~worker, 0.08, 1.0)
     weekly = np.where(wd == anchor % 5, 0.8, 0.03) * np.where(weekend, 0.2, 1.0)
     monthly = np.where(np.abs(dom - (anchor % 28 + 1)) <= 1, 0.55, 0.004)
-    quarterly = np.where(q_close, 0.35, 0.002)
+    # Seasonal apps follow the calendar's quarter close; other quarterly users their own cycle.
+    cycle = (day + anchor) % np.maximum(c("period") // 2 + 45, 60)
+    own_cycle = np.where(cycle < 4, 0.45, 0.002)
+    quarterly = np.where(c("seasonal"), np.where(q_close, 0.35, 0.002), own_cycle)
+    project = np.where((day + anchor) % c("period") < c("active"), inten * np.where(weekend, 0.1, 0.9), 0.0)
+    sporadic = c("rate") * np.ones_like(daily)
     circ = np.abs(doy - (anchor + 1))
     annual = np.where(np.minimum(circ, 365 - circ) <= 7, 0.5, 0.0)
     stopped = np.where(day <= c("stop_after"), inten * 0.7 * np.where(weekend, 0.1, 1.0), 0.0)
-    p = np.select([pat == 1, pat == 2, pat == 3, pat == 4, pat == 5, pat == 6],
-                  [daily, weekly, monthly, quarterly, annual, stopped], 0.0)
+    p = np.select([pat == 1, pat == 2, pat == 3, pat == 4, pat == 5, pat == 6, pat == 7, pat == 8],
+                  [daily, weekly, monthly, quarterly, annual, stopped, sporadic, project], 0.0)
     alive = (day >= c("installed_day")) & (day < life.stop_day[rows][:, None]) & (day <= end_day)
     used = alive & (rng.random(p.shape) < p)
     r, d = np.nonzero(used)

@@ -12,6 +12,7 @@ __all__ = [
     "DEPARTMENTS",
     "FIRST_NAMES",
     "LAST_NAMES",
+    "MIN_COMPLIANT_LAG",
     "MODELS",
     "OS_VERSIONS",
     "ROLE_SENSITIVITY",
@@ -97,6 +98,10 @@ OS_VERSIONS: dict[str, tuple[str, ...]] = {
               "10.0.19045.6575"),
     "Android": ("16.0.0", "15.0.0", "14.0.0", "13.0.0", "12.0.0"),
 }
+
+# Compliance policy: the oldest OS (as steps back in OS_VERSIONS) still compliant. Older is NonCompliant:
+# iOS/macOS below 26, Windows 10, Android below 14.
+MIN_COMPLIANT_LAG: dict[str, int] = {"Apple": 5, "AppleOsX": 3, "WinRT": 4, "Android": 2}
 
 
 @dataclass(frozen=True)

@@ -81,14 +81,14 @@ def generate_devices(rng: np.random.Generator, people: People, n: int, end_day: 
         model[sel] = rng.choice(idx, size=len(sel), p=pref[key])
 
     # Age: gamma-distributed, bounded by when the model was on sale.
-    age = rng.gamma(2.0, 330.0, n).astype(np.int64) + 1
+    age = rng.gamma(2.0, 420.0, n).astype(np.int64) + 1
     max_age = np.maximum(end_day - _FIRST_DAY[model], 30)
     too_old = age > max_age
     age[too_old] = (rng.random(too_old.sum()) * max_age[too_old]).astype(np.int64) + 1
     purchase = end_day - age
     start_day = people.start_day[holder]
     enroll = np.maximum(purchase + rng.integers(0, 15, n), start_day - rng.integers(0, 8, n))
-    reenrolled = rng.random(n) < 0.1  # wiped and re-enrolled, or moved from another tenant
+    reenrolled = rng.random(n) < 0.06  # wiped and re-enrolled, or moved from another tenant
     since = (rng.random(reenrolled.sum()) * age[reenrolled]).astype(np.int64)
     enroll[reenrolled] = purchase[reenrolled] + since
     enroll = np.minimum(enroll, end_day)

@@ -59,8 +59,8 @@ def generate_people(rng: np.random.Generator, n_devices: int, start_day: int, en
     site = rng.choice(len(SITES), size=n, p=_SITE_W)
 
     # Tenure: mostly years, with a steady stream of recent hires; pending hires start after the window.
-    tenure = np.minimum(rng.exponential(4.0 * 365, n), 25 * 365).astype(np.int64)
-    recent = rng.random(n) < 0.08
+    tenure = np.minimum(rng.exponential(5.5 * 365, n), 25 * 365).astype(np.int64)
+    recent = rng.random(n) < 0.04
     tenure[recent] = rng.integers(0, 120, recent.sum())
     start = end_day - tenure
     start[kind == 1] = end_day + rng.integers(1, 45, (kind == 1).sum())

@@ -16,7 +16,7 @@ import polars as pl
 
 from ws1ai.sandbox.fleet._time import day_number, days_to_series, rng_for
 from ws1ai.sandbox.fleet.apps import app_table, simulate_installs, simulate_usage
-from ws1ai.sandbox.fleet.catalog import MODELS, OS_VERSIONS, SITES
+from ws1ai.sandbox.fleet.catalog import MIN_COMPLIANT_LAG, MODELS, OS_VERSIONS, SITES
 from ws1ai.sandbox.fleet.contract import CONTRACT
 from ws1ai.sandbox.fleet.devices import Devices, generate_devices
 from ws1ai.sandbox.fleet.employees import ROLE_TABLE, People, generate_people
@@ -148,10 +148,10 @@ def _devices_frame(
     last_day = np.where(last_day < 0, np.maximum(before, dev.enroll_day), last_day)
 
     # Compliance as UEM evaluates it: compromise (mostly detected), encryption, OS lag, policy noise.
-    lag_limit = np.where(platform == "Android", 2, 3)
+    lag_limit = np.array([MIN_COMPLIANT_LAG[p] for p in platform])
     violation = (
-        (dev.compromised & (rng.random(n) < 0.9)) | ~dev.encrypted | (dev.os_lag >= lag_limit)
-        | (rng.random(n) < 0.05)
+        (dev.compromised & (rng.random(n) < 0.9)) | ~dev.encrypted | (dev.os_lag > lag_limit)
+        | (rng.random(n) < 0.03)
     )
     stale = last_day < end_day - 30
     compliance = np.where(violation, "NonCompliant", "Compliant").astype(object)

@@ -76,7 +76,7 @@ def draw_params(rng: np.random.Generator, dev: Devices, start_day: int) -> Telem
     thermal_rate = np.where(_FANLESS[dev.model], 0.012, 0.005) * np.exp(rng.normal(0, 0.7, n))
     flaky = rng.random(n) < 0.08
     miss_rate = np.where(flaky, rng.uniform(0.15, 0.45, n), rng.beta(1.0, 22.0, n))
-    fail_drop = rng.uniform(6.0, 20.0, n)
+    fail_drop = rng.uniform(8.0, 25.0, n)
     storage_target = rng.uniform(95.5, 99.8, n)
     return TelemetryParams(cycles_rate, cycles0, wear_per_cycle, wear_per_day, health0, storage0,
                            storage_drift, crash_rate, panic_rate, thermal_rate, miss_rate, fail_drop,
@@ -135,7 +135,7 @@ def _block(
 
     # Battery: cycles accumulate (faster when the battery is failing); health falls with cycles and time.
     usage = np.where(weekend, 0.7, 1.05) * rng.gamma(6.0, 1 / 6.0, (c, d))
-    daily_cycles = col(par.cycles_rate) * usage * (1.0 + 0.9 * p_batt)
+    daily_cycles = col(par.cycles_rate) * usage * (1.0 + 1.2 * p_batt)
     cycles = col(par.cycles0) + np.cumsum(daily_cycles, axis=1)
     wear = np.cumsum(col(par.wear_per_cycle) * daily_cycles + col(par.wear_per_day), axis=1)
     health = col(par.health0) - wear - col(par.fail_drop) * p_batt + rng.normal(0, 0.35, (c, d))
@@ -165,11 +165,11 @@ def _block(
     for ev_model, ev_day, ev_len, ev_mult in events:
         hit = (model == ev_model) & (dev.os_lag[idx] == 0)
         burst[hit, ev_day:ev_day + ev_len] *= ev_mult
-    crash_lam = col(par.crash_rate) * burst * (1.0 + 5.0 * p_stor) + 0.6 * p_stor + 0.3 * p_logic
+    crash_lam = np.minimum(col(par.crash_rate) * burst, 40.0) * (1.0 + 5.0 * p_stor) + p_stor + 0.5 * p_logic
     crashes = np.asarray(rng.poisson(crash_lam))
     summer = np.isin(((day - 0) // 30.44 % 12).astype(int), [5, 6, 7])  # rough Jun-Aug
-    panics = np.asarray(rng.poisson(col(par.panic_rate) * np.where(burst > 5, 3.0, 1.0) + 0.45 * p_logic))
-    thermal_lam = col(par.thermal_rate) * np.where(summer, 1.6, 1.0) + 0.6 * p_logic + 0.08 * p_batt
+    panics = np.asarray(rng.poisson(col(par.panic_rate) * np.where(burst > 5, 3.0, 1.0) + 0.8 * p_logic))
+    thermal_lam = col(par.thermal_rate) * np.where(summer, 1.6, 1.0) + 1.0 * p_logic + 0.1 * p_batt
     thermal = np.asarray(rng.poisson(thermal_lam))
 
     # Reporting: alive window, random misses, desktops off at weekends, holiday/offline gaps.

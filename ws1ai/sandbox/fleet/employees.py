@@ -126,9 +126,14 @@ def generate_people(rng: np.random.Generator, n_devices: int, start_day: int, en
         "employee_id", "name", "email", "department", "role", "location", "manager_email", "start_date",
         "end_date", "status",
     )
-    holders = np.flatnonzero(kind == 0).astype(np.int64)
-    return People(employees, holders, uem_slot[holders].astype(np.int64), site[holders].astype(np.int64),
-                  start[holders].astype(np.int64), leave[holders].astype(np.int64))
+    # HRIS exports come in id order; holders-first is our construction, not something to leak.
+    order = np.argsort(ids, kind="stable")
+    employees = employees[order]
+    position = np.empty(n, dtype=np.int64)
+    position[order] = np.arange(n)
+    h = np.flatnonzero(kind == 0)
+    return People(employees, position[h], uem_slot[h].astype(np.int64), site[h].astype(np.int64),
+                  start[h].astype(np.int64), leave[h].astype(np.int64))
 
 
 def _assign_managers(rng: np.random.Generator, frame: pl.DataFrame) -> pl.DataFrame:

@@ -1,4 +1,4 @@
-"""Sandbox tests talk HTTP to the app (FastAPI's TestClient is an httpx.Client); one small seeded fleet per session."""
+"""Sandbox tests talk HTTP to the app (TestClient is an httpx.Client); one small seeded fleet per session."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ DEVICES = 300
 SEED = 5
 
 
-def basic_headers(version: int = 1, *, user: str | None = None, password: str | None = None,
-                  tenant: str | None = None) -> dict[str, str]:
+def basic_headers(
+    version: int = 1, *, user: str | None = None, password: str | None = None, tenant: str | None = None
+) -> dict[str, str]:
     cfg = UEMSettings(_env_file=None)  # type: ignore[call-arg]
     u = user if user is not None else cfg.username
     p = password if password is not None else cfg.password.get_secret_value()

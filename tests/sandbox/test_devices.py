@@ -9,22 +9,111 @@ import httpx
 from tests.sandbox.conftest import DEVICES, basic_headers, first_device
 
 # DeviceExtended field list, reference §3.1 (search items); Device (by id) = same minus EasIds/TimeZone.
-V1_FIELDS = """EasIds TimeZone Udid SerialNumber MacAddress Imei EasId AssetNumber DeviceFriendlyName DeviceReportedName
-LocationGroupId LocationGroupName UserId UserName DataProtectionStatus UserEmailAddress Ownership PlatformId Platform
-ModelId Model OperatingSystem PhoneNumber LastSeen EnrollmentStatus ComplianceStatus CompromisedStatus LastEnrolledOn
-LastComplianceCheckOn LastCompromisedCheckOn ComplianceSummary IsSupervised DeviceMCC IsRemoteManagementEnabled
-DataEncryptionYN AcLineStatus VirtualMemory OEMInfo DeviceCapacity AvailableDeviceCapacity LastSystemSampleTime
-IsDeviceDNDEnabled IsDeviceLocatorEnabled IsCloudBackupEnabled IsActivationLockEnabled IsNetworkTethered BatteryLevel
-IsRoaming LastNetworkLANSampleTime LastBluetoothSampleTime SystemIntegrityProtectionEnabled ProcessorArchitecture
-UserApprovedEnrollment EnrolledViaDEP TotalPhysicalMemory AvailablePhysicalMemory OSBuildVersion HostName LocalHostName
-SecurityPatchDate SystemUpdateReceivedTime IsSecurityPatchUpdate DeviceManufacturerId DeviceNetworkInfo
-DeviceCellularNetworkInfo EnrollmentUserUuid ManagedBy WifiSsid DepTokenSource Id Uuid""".split()
-V3_FIELDS = """udid serial_number mac_address imei friendly_name device_reported_name organization_group_name
-total_storage_bytes available_storage_bytes total_physical_memory_bytes available_physical_memory_bytes
-total_external_storage_bytes available_external_storage_bytes battery_level_percentage computer_name supervised
-data_encrypted platform_info carrier_info enrollment_info os_build_version wifi_ssid last_reboot security_patch_date
-system_update_received_time is_security_patch_update hardware_device_identifier processor_architecture_name Links
-uuid""".split()
+V1_FIELDS = [
+    "EasIds",
+    "TimeZone",
+    "Udid",
+    "SerialNumber",
+    "MacAddress",
+    "Imei",
+    "EasId",
+    "AssetNumber",
+    "DeviceFriendlyName",
+    "DeviceReportedName",
+    "LocationGroupId",
+    "LocationGroupName",
+    "UserId",
+    "UserName",
+    "DataProtectionStatus",
+    "UserEmailAddress",
+    "Ownership",
+    "PlatformId",
+    "Platform",
+    "ModelId",
+    "Model",
+    "OperatingSystem",
+    "PhoneNumber",
+    "LastSeen",
+    "EnrollmentStatus",
+    "ComplianceStatus",
+    "CompromisedStatus",
+    "LastEnrolledOn",
+    "LastComplianceCheckOn",
+    "LastCompromisedCheckOn",
+    "ComplianceSummary",
+    "IsSupervised",
+    "DeviceMCC",
+    "IsRemoteManagementEnabled",
+    "DataEncryptionYN",
+    "AcLineStatus",
+    "VirtualMemory",
+    "OEMInfo",
+    "DeviceCapacity",
+    "AvailableDeviceCapacity",
+    "LastSystemSampleTime",
+    "IsDeviceDNDEnabled",
+    "IsDeviceLocatorEnabled",
+    "IsCloudBackupEnabled",
+    "IsActivationLockEnabled",
+    "IsNetworkTethered",
+    "BatteryLevel",
+    "IsRoaming",
+    "LastNetworkLANSampleTime",
+    "LastBluetoothSampleTime",
+    "SystemIntegrityProtectionEnabled",
+    "ProcessorArchitecture",
+    "UserApprovedEnrollment",
+    "EnrolledViaDEP",
+    "TotalPhysicalMemory",
+    "AvailablePhysicalMemory",
+    "OSBuildVersion",
+    "HostName",
+    "LocalHostName",
+    "SecurityPatchDate",
+    "SystemUpdateReceivedTime",
+    "IsSecurityPatchUpdate",
+    "DeviceManufacturerId",
+    "DeviceNetworkInfo",
+    "DeviceCellularNetworkInfo",
+    "EnrollmentUserUuid",
+    "ManagedBy",
+    "WifiSsid",
+    "DepTokenSource",
+    "Id",
+    "Uuid",
+]
+V3_FIELDS = [
+    "udid",
+    "serial_number",
+    "mac_address",
+    "imei",
+    "friendly_name",
+    "device_reported_name",
+    "organization_group_name",
+    "total_storage_bytes",
+    "available_storage_bytes",
+    "total_physical_memory_bytes",
+    "available_physical_memory_bytes",
+    "total_external_storage_bytes",
+    "available_external_storage_bytes",
+    "battery_level_percentage",
+    "computer_name",
+    "supervised",
+    "data_encrypted",
+    "platform_info",
+    "carrier_info",
+    "enrollment_info",
+    "os_build_version",
+    "wifi_ssid",
+    "last_reboot",
+    "security_patch_date",
+    "system_update_received_time",
+    "is_security_patch_update",
+    "hardware_device_identifier",
+    "processor_architecture_name",
+    "Links",
+    "uuid",
+]
 TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}$")  # no zone
 
 
@@ -78,11 +167,15 @@ def test_filters(client: httpx.Client) -> None:
         assert all(d["ComplianceStatus"] == "NonCompliant" for d in nc.json()["Devices"])
     own = client.get("/api/mdm/devices/search", params={"ownership": "C"}).json()["Devices"]
     assert all(d["Ownership"] == "CorporateDedicated" for d in own)
-    desc = client.get("/api/mdm/devices/search", params={"orderby": "lastseen", "sortorder": "DESC",
-                                                          "pagesize": 50}).json()["Devices"]
+    desc = client.get(
+        "/api/mdm/devices/search", params={"orderby": "lastseen", "sortorder": "DESC", "pagesize": 50}
+    ).json()["Devices"]
     assert [d["LastSeen"] for d in desc] == sorted((d["LastSeen"] for d in desc), reverse=True)
-    v2 = client.get("/api/mdm/devices/search", params={"compliance_status": "true", "pagesize": 5},
-                    headers=basic_headers(2)).json()
+    v2 = client.get(
+        "/api/mdm/devices/search",
+        params={"compliance_status": "true", "pagesize": 5},
+        headers=basic_headers(2),
+    ).json()
     assert all(d["ComplianceStatus"] == "Compliant" for d in v2["Devices"])
 
 
@@ -100,8 +193,12 @@ def test_get_by_id_alt_id_and_uuid(client: httpx.Client) -> None:
     by_id = client.get(f"/api/mdm/devices/{dev_id}").json()
     assert list(by_id) == [f for f in V1_FIELDS if f not in ("EasIds", "TimeZone")]
     assert by_id["Uuid"] == dev["Uuid"]
-    for searchby, value in (("Serialnumber", dev["SerialNumber"]), ("Udid", dev["Udid"]),
-                            ("Macaddress", dev["MacAddress"]), ("DeviceId", str(dev_id))):
+    for searchby, value in (
+        ("Serialnumber", dev["SerialNumber"]),
+        ("Udid", dev["Udid"]),
+        ("Macaddress", dev["MacAddress"]),
+        ("DeviceId", str(dev_id)),
+    ):
         r = client.get("/api/mdm/devices", params={"searchby": searchby, "id": value})
         assert r.status_code == 200 and r.json()["Id"]["Value"] == dev_id, searchby
     v2 = client.get(f"/api/mdm/devices/{dev['Uuid']}", headers=basic_headers(2)).json()

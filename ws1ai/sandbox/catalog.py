@@ -259,3 +259,30 @@ def build_devices_frame_latest(telemetry: pl.DataFrame) -> dict[int, tuple[Any, 
             strict=True,
         )
     }
+
+
+def build_scripts(created: datetime) -> dict[str, dict[str, Any]]:
+    """Two stock scripts so lists are not empty on a fresh tenant."""
+    og_uuid = stable_uuid("og", CUSTOMER_OG_ID)
+    out: dict[str, dict[str, Any]] = {}
+    for name, platform, kind in (
+        ("Collect battery diagnostics", "APPLE_OSX", "BASH"),
+        ("Clear temporary files", "WIN_RT", "POWERSHELL"),
+    ):
+        uuid = stable_uuid("script", name)
+        out[uuid] = {
+            "script_uuid": uuid,
+            "version": 1,
+            "name": name,
+            "description": f"ws1ai stock script: {name.lower()}",
+            "platform": platform,
+            "script_type": kind,
+            "organization_group_uuid": og_uuid,
+            "organization_group_name": "ws1ai Sandbox",
+            "created_or_modified_by": "sandbox-admin",
+            "created_or_modified_on": created.strftime("%Y-%m-%dT%H:%M:%S.000"),
+            "assignment_count": 0,
+            "script_data": "",
+            "assignments": [],
+        }
+    return out

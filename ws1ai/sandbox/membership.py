@@ -43,6 +43,7 @@ class Membership:
         self._base = DeviceRows(frame, [item_col])
         self.added: dict[int, dict[int, Any]] = {}
         self.removed: set[tuple[int, int]] = set()
+        self._base_counts: dict[int, int] | None = None
 
     def items(self, device_id: int) -> dict[int, Any]:
         """item id → extra value (e.g. installed_on) for one device, overlay applied."""
@@ -62,15 +63,20 @@ class Membership:
         """Returns False when already a member (the write is then a no-op)."""
         if self.has(device_id, item_id):
             return False
-        self.removed.discard((device_id, item_id))
-        self.added.setdefault(device_id, {})[item_id] = extra
+        if (device_id, item_id) in self.removed:
+            self.removed.discard((device_id, item_id))  # back to the base row
+        else:
+            self.added.setdefault(device_id, {})[item_id] = extra
         return True
 
     def remove(self, device_id: int, item_id: int) -> bool:
         if not self.has(device_id, item_id):
             return False
-        self.added.get(device_id, {}).pop(item_id, None)
-        self.removed.add((device_id, item_id))
+        mine = self.added.get(device_id, {})
+        if item_id in mine:
+            del mine[item_id]
+        else:
+            self.removed.add((device_id, item_id))
         return True
 
     def devices_of(self, item_id: int) -> list[int]:
@@ -81,3 +87,13 @@ class Membership:
         base -= {d for d, i in self.removed if i == item_id}
         base |= {d for d, items in self.added.items() if item_id in items}
         return sorted(base)
+
+    def count(self, item_id: int) -> int:
+        """Members of one item (installs of an app), overlay applied; base counts computed once."""
+        if self._base_counts is None:
+            frame = self._base.frame
+            self._base_counts = dict(frame.group_by(self.item_col).len().iter_rows()) if frame.height else {}
+        n = self._base_counts.get(item_id, 0)
+        n -= sum(1 for _, i in self.removed if i == item_id)
+        n += sum(1 for items in self.added.values() if item_id in items)
+        return n

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from collections.abc import Callable
 from typing import Any
 
 from ws1ai.sandbox.catalog import CUSTOMER_OG_ID, GLOBAL_OG_ID

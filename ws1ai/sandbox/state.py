@@ -143,7 +143,7 @@ class SandboxState:
         self.smart_groups = catalog.build_smart_groups(sgroups) if sgroups.height else {}
         self.tags = catalog.build_tags(created)
         self.sensors = catalog.build_sensors()
-        self.scripts: dict[str, dict[str, Any]] = {}
+        self.scripts: dict[str, dict[str, Any]] = catalog.build_scripts(created)
         self.event_notifications: dict[int, dict[str, Any]] = {}
         self.incidents: dict[str, dict[str, Any]] = {}
         self.report_runs: dict[str, dict[str, Any]] = {}

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ws1ai.sandbox.routes import attributes, auth, commands, control, device_details, devices, groups
+from ws1ai.sandbox.routes import (
+    attributes,
+    auth,
+    automation,
+    commands,
+    control,
+    device_details,
+    devices,
+    groups,
+    mam,
+    system,
+)
 
 __all__ = ["ROUTERS"]
 
@@ -16,4 +27,7 @@ ROUTERS: list[APIRouter] = [
     devices.router,
     device_details.router,
     groups.router,
+    mam.router,
+    system.router,
+    automation.router,
 ]

@@ -55,7 +55,7 @@ def device_apps(ident: str, request: Request) -> Response:
         rec = resolve_device(state, ident)
         installed = state.app_installs.items(rec.id)
         items = []
-        for app_id, installed_on in sorted(installed.items()):
+        for app_id in sorted(installed):
             app = state.apps.get(app_id)
             if app is None:
                 continue
@@ -78,7 +78,6 @@ def device_apps(ident: str, request: Request) -> Response:
                     "HasUpdateAvailable": False,
                     "Id": {"Value": app_id},
                     "Uuid": app["uuid"],
-                    "InstalledDate": _ts(installed_on),
                 }
             )
     return json_response(

@@ -1,4 +1,4 @@
-"""Smart groups (search, get, create 201, update/delete 204, devices) and tags (search, add/remove devices)."""
+"""Smart groups (search, get, create, update, delete, devices) and tags (search, add/remove devices)."""
 
 from __future__ import annotations
 
@@ -45,16 +45,24 @@ def smart_group_member(state: SandboxState, sg: dict[str, Any], rec: DeviceRecor
         (not sg["departments"] or rec.department in sg["departments"])
         and (not sg["roles"] or rec.role in sg["roles"])
         and (not sg["platforms"] or rec.platform in sg["platforms"])
-        and (not sg["ownerships"] or rec.ownership in sg["ownerships"] or ownership_word(rec.ownership)
-             in sg["ownerships"])
+        and (
+            not sg["ownerships"]
+            or rec.ownership in sg["ownerships"]
+            or ownership_word(rec.ownership) in sg["ownerships"]
+        )
         and (not og_ids or rec.lgid in og_ids)
-        and (not sg["tag_ids"] or any(rec.id in state.tags[t]["devices"] for t in sg["tag_ids"] if t in state.tags))
+        and (
+            not sg["tag_ids"]
+            or any(rec.id in state.tags[t]["devices"] for t in sg["tag_ids"] if t in state.tags)
+        )
     )
 
 
 def _members(state: SandboxState, sg: dict[str, Any]) -> list[DeviceRecord]:
     key = ("sg", sg["id"], sg.get("rev", 0))
-    ids = state.cached_order(key, lambda: [r.id for r in state.devices.values() if smart_group_member(state, sg, r)])
+    ids = state.cached_order(
+        key, lambda: [r.id for r in state.devices.values() if smart_group_member(state, sg, r)]
+    )
     return [state.devices[i] for i in ids if i in state.devices]
 
 
@@ -66,9 +74,14 @@ def _og_ref(state: SandboxState, og_id: int) -> dict[str, Any]:
 def _summary(state: SandboxState, sg: dict[str, Any]) -> dict[str, Any]:
     managed = state.org_groups.get(sg["managed_by"], {"name": "", "uuid": ""})
     return {
-        "Assignments": sg["assignments"], "Devices": len(_members(state, sg)), "Exclusions": len(sg["exclusions"]),
-        "ManagedByOrganizationGroupId": str(sg["managed_by"]), "ManagedByOrganizationGroupName": managed["name"],
-        "ManagedByOrganizationGroupUuid": managed["uuid"], "Name": sg["name"], "SmartGroupID": sg["id"],
+        "Assignments": sg["assignments"],
+        "Devices": len(_members(state, sg)),
+        "Exclusions": len(sg["exclusions"]),
+        "ManagedByOrganizationGroupId": str(sg["managed_by"]),
+        "ManagedByOrganizationGroupName": managed["name"],
+        "ManagedByOrganizationGroupUuid": managed["uuid"],
+        "Name": sg["name"],
+        "SmartGroupID": sg["id"],
         "SmartGroupUuid": sg["uuid"],
     }
 
@@ -76,26 +89,39 @@ def _summary(state: SandboxState, sg: dict[str, Any]) -> dict[str, Any]:
 def _detail(state: SandboxState, sg: dict[str, Any]) -> dict[str, Any]:
     def dev(i: int) -> dict[str, Any]:
         rec = state.devices.get(i)
-        return {"Id": str(i), "Name": friendly_name(rec) if rec else "", "Model": rec.model if rec else "",
-                "Username": rec.user_name if rec else ""}
+        return {
+            "Id": str(i),
+            "Name": friendly_name(rec) if rec else "",
+            "Model": rec.model if rec else "",
+            "Username": rec.user_name if rec else "",
+        }
 
     return {
-        **_summary(state, sg), "CriteriaType": sg["criteria"],
-        "OrganizationGroups": [_og_ref(state, o) for o in sg["og_ids"]], "UserGroups": [],
+        **_summary(state, sg),
+        "CriteriaType": sg["criteria"],
+        "OrganizationGroups": [_og_ref(state, o) for o in sg["og_ids"]],
+        "UserGroups": [],
         "Tags": [{"Id": str(t), "Name": state.tags[t]["name"]} for t in sg["tag_ids"] if t in state.tags],
-        "Ownerships": sg["ownerships"], "Platforms": sg["platforms"], "Models": [], "OperatingSystems": [],
-        "UserAdditions": [], "DeviceAdditions": [dev(i) for i in sg["additions"]], "UserExclusions": [],
-        "DeviceExclusions": [dev(i) for i in sg["exclusions"]], "UserGroupExclusions": [], "ManagementTypes": [],
-        "EnrollmentCategories": [], "OEMAndModels": [], "CpuArchitectures": [],
-        # Sandbox extension: the fleet's department/role criteria (real SGs express these through user groups).
-        "Departments": sg["departments"], "Roles": sg["roles"],
+        "Ownerships": sg["ownerships"],
+        "Platforms": sg["platforms"],
+        "Models": [],
+        "OperatingSystems": [],
+        "UserAdditions": [],
+        "DeviceAdditions": [dev(i) for i in sg["additions"]],
+        "UserExclusions": [],
+        "DeviceExclusions": [dev(i) for i in sg["exclusions"]],
+        "UserGroupExclusions": [],
+        "ManagementTypes": [],
+        "EnrollmentCategories": [],
+        "OEMAndModels": [],
+        "CpuArchitectures": [],
     }
 
 
 def _ids(items: Any, key: str = "Id") -> list[int]:
     out = []
     for item in items or []:
-        raw = item.get(key) if isinstance(item, dict) else item
+        raw: Any = item.get(key) if isinstance(item, dict) else item
         if isinstance(raw, dict):
             raw = raw.get("Value")
         try:
@@ -111,12 +137,20 @@ def _apply_body(sg: dict[str, Any], body: dict[str, Any]) -> None:
     sg["criteria"] = str(body.get("CriteriaType") or sg.get("criteria") or "All")
     if body.get("ManagedByOrganizationGroupId"):
         sg["managed_by"] = int(body["ManagedByOrganizationGroupId"])
-    for field, key in (("OrganizationGroups", "og_ids"), ("Tags", "tag_ids"), ("DeviceAdditions", "additions"),
-                       ("DeviceExclusions", "exclusions")):
+    for field, key in (
+        ("OrganizationGroups", "og_ids"),
+        ("Tags", "tag_ids"),
+        ("DeviceAdditions", "additions"),
+        ("DeviceExclusions", "exclusions"),
+    ):
         if field in body:
             sg[key] = _ids(body[field])
-    for field, key in (("Platforms", "platforms"), ("Ownerships", "ownerships"), ("Departments", "departments"),
-                       ("Roles", "roles")):
+    for field, key in (
+        ("Platforms", "platforms"),
+        ("Ownerships", "ownerships"),
+        ("Departments", "departments"),
+        ("Roles", "roles"),
+    ):
         if field in body:
             sg[key] = [str(v) for v in body[field] or []]
     sg["rev"] = sg.get("rev", 0) + 1
@@ -129,8 +163,11 @@ def search_smart_groups(request: Request) -> Response:
     name = (q(request, "name") or "").lower()
     og = q_int(request, "organizationgroupid", "managedbyorganizationgroupid")
     with state.lock:
-        groups = [sg for sg in state.smart_groups.values() if name in sg["name"].lower()
-                  and (og is None or og in (sg["managed_by"], GLOBAL_OG_ID))]
+        groups = [
+            sg
+            for sg in state.smart_groups.values()
+            if name in sg["name"].lower() and (og is None or og in (sg["managed_by"], GLOBAL_OG_ID))
+        ]
         groups.sort(key=lambda g: g["id"])
         chunk = page_slice(groups, page, size)
         if not chunk:
@@ -163,10 +200,22 @@ async def create_smart_group(request: Request) -> Response:
         if any(sg["name"].lower() == str(body["Name"]).lower() for sg in state.smart_groups.values()):
             raise ApiError.bad_request(f"A smart group named '{body['Name']}' already exists.")
         sg_id = state.new_id()
-        sg: dict[str, Any] = {"id": sg_id, "uuid": stable_uuid("sg", sg_id), "name": "", "criteria": "All",
-                              "departments": [], "roles": [], "platforms": [], "ownerships": [], "og_ids": [],
-                              "tag_ids": [], "additions": [], "exclusions": [], "managed_by": CUSTOMER_OG_ID,
-                              "assignments": 0}
+        sg: dict[str, Any] = {
+            "id": sg_id,
+            "uuid": stable_uuid("sg", sg_id),
+            "name": "",
+            "criteria": "All",
+            "departments": [],
+            "roles": [],
+            "platforms": [],
+            "ownerships": [],
+            "og_ids": [],
+            "tag_ids": [],
+            "additions": [],
+            "exclusions": [],
+            "managed_by": CUSTOMER_OG_ID,
+            "assignments": 0,
+        }
         _apply_body(sg, body)
         state.smart_groups[sg_id] = sg
         state.record(ctx(request), "SmartGroup.Create", sg["additions"], body, smart_group_id=sg_id)
@@ -203,9 +252,19 @@ def smart_group_devices(sg_id: int, request: Request) -> Response:
     since, till = parse_date(q(request, "seensince")), parse_date(q(request, "seentill"))
     with state.lock:
         recs = _members(state, _sg(state, sg_id))
-        items = [{"Id": str(r.id), "Name": friendly_name(r), "Model": r.model, "OSVersion": r.os_version,
-                  "Username": r.user_name, "Platform": r.platform, "Ownership": ownership_word(r.ownership)}
-                 for r in recs if (since is None or r.last_seen >= since) and (till is None or r.last_seen <= till)]
+        items = [
+            {
+                "Id": str(r.id),
+                "Name": friendly_name(r),
+                "Model": r.model,
+                "OSVersion": r.os_version,
+                "Username": r.user_name,
+                "Platform": r.platform,
+                "Ownership": ownership_word(r.ownership),
+            }
+            for r in recs
+            if (since is None or r.last_seen >= since) and (till is None or r.last_seen <= till)
+        ]
     return json_response({"Devices": items})
 
 
@@ -224,8 +283,16 @@ def search_tags(request: Request) -> Response:
     name = (q(request, "name") or "").lower()
     with state.lock:
         tags = sorted((t for t in state.tags.values() if name in t["name"].lower()), key=lambda t: t["id"])
-        items = [{"TagName": t["name"], "DateTagged": fmt_ts(t["created"]), "TagAvatar": t["avatar"],
-                  "Id": {"Value": t["id"]}, "Uuid": t["uuid"]} for t in page_slice(tags, page, size)]
+        items = [
+            {
+                "TagName": t["name"],
+                "DateTagged": fmt_ts(t["created"]),
+                "TagAvatar": t["avatar"],
+                "Id": {"Value": t["id"]},
+                "Uuid": t["uuid"],
+            }
+            for t in page_slice(tags, page, size)
+        ]
     if not items:
         return no_content()
     return json_response({"Tags": items, "Page": page, "PageSize": size, "Total": len(tags)})
@@ -240,10 +307,16 @@ async def add_tag(request: Request) -> Response:
     with state.lock:
         tag_id = state.new_id()
         name = str(body["TagName"])
-        state.tags[tag_id] = {"id": tag_id, "uuid": stable_uuid("tag", f"{name}:{tag_id}"), "name": name,
-                              "type": int(body.get("TagType") or 1), "avatar": str(body.get("TagAvatar") or name[:2]),
-                              "lgid": int(body.get("LocationGroupId") or CUSTOMER_OG_ID), "created": state.now(),
-                              "devices": {}}
+        state.tags[tag_id] = {
+            "id": tag_id,
+            "uuid": stable_uuid("tag", f"{name}:{tag_id}"),
+            "name": name,
+            "type": int(body.get("TagType") or 1),
+            "avatar": str(body.get("TagAvatar") or name[:2]),
+            "lgid": int(body.get("LocationGroupId") or CUSTOMER_OG_ID),
+            "created": state.now(),
+            "devices": {},
+        }
         state.record(ctx(request), "Tag.Create", [], body, tag_id=tag_id)
     return json_response({"Value": tag_id})
 
@@ -286,8 +359,13 @@ async def _tag_devices(tag_id: int, request: Request, add: bool) -> Response:
             else:
                 tag["devices"].pop(rec.id, None)
         state.touch()
-        state.record(ctx(request), "Tag.AddDevices" if add else "Tag.RemoveDevices", [r.id for r in recs],
-                     {"BulkValues": {"Value": values}}, tag_id=tag_id)
+        state.record(
+            ctx(request),
+            "Tag.AddDevices" if add else "Tag.RemoveDevices",
+            [r.id for r in recs],
+            {"BulkValues": {"Value": values}},
+            tag_id=tag_id,
+        )
     return bulk_response(len(values), faults)
 
 
@@ -306,7 +384,14 @@ def tag_devices(tag_id: int, request: Request) -> Response:
     state = st(request)
     with state.lock:
         tag = _tag(state, tag_id)
-        items = [{"DeviceId": i, "FriendlyName": friendly_name(state.devices[i]), "DateTagged": fmt_ts(when),
-                  "DeviceUuid": state.devices[i].uuid} for i, when in sorted(tag["devices"].items())
-                 if i in state.devices]
+        items = [
+            {
+                "DeviceId": i,
+                "FriendlyName": friendly_name(state.devices[i]),
+                "DateTagged": fmt_ts(when),
+                "DeviceUuid": state.devices[i].uuid,
+            }
+            for i, when in sorted(tag["devices"].items())
+            if i in state.devices
+        ]
     return json_response({"Device": items})

@@ -97,3 +97,24 @@ class Membership:
         n -= sum(1 for _, i in self.removed if i == item_id)
         n += sum(1 for items in self.added.values() if item_id in items)
         return n
+
+    def frame(self) -> pl.DataFrame:
+        """The current membership as a frame (base rows minus removals plus additions)."""
+        base = self._base.frame
+        if self.removed and base.height:
+            gone = pl.DataFrame(
+                {"device_id": [d for d, _ in self.removed], self.item_col: [i for _, i in self.removed]},
+                schema={"device_id": pl.Int64, self.item_col: base.schema[self.item_col]},
+            )
+            base = base.join(gone, on=["device_id", self.item_col], how="anti")
+        extra_rows = [(d, i, e) for d, items in self.added.items() for i, e in items.items()]
+        if extra_rows:
+            cols: dict[str, list[Any]] = {
+                "device_id": [r[0] for r in extra_rows],
+                self.item_col: [r[1] for r in extra_rows],
+            }
+            if self.extra:
+                cols[self.extra] = [r[2] for r in extra_rows]
+            added = pl.DataFrame(cols, schema={c: base.schema[c] for c in cols})
+            base = pl.concat([base.select(list(cols)), added]).sort(["device_id", self.item_col])
+        return base

@@ -13,7 +13,10 @@ from ws1ai.sandbox.routes import (
     device_details,
     devices,
     groups,
+    hris,
     mam,
+    reports,
+    servicenow,
     system,
 )
 
@@ -30,4 +33,7 @@ ROUTERS: list[APIRouter] = [
     mam.router,
     system.router,
     automation.router,
+    servicenow.router,
+    hris.router,
+    reports.router,
 ]

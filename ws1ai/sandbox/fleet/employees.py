@@ -79,6 +79,11 @@ def generate_people(rng: np.random.Generator, n_devices: int, start_day: int, en
     start[ended] = np.minimum(start[ended], leave[ended] - rng.integers(90, 2500, ended.sum()))
     status[ended] = "terminated"
 
+    # Upcoming leavers: still active, with a notice-period end date after the window.
+    notice = (kind == 0) & ~ended & (rng.random(n) < 0.012)
+    notice[0] = False
+    leave[notice] = end_day + rng.integers(1, 35, notice.sum())
+
     # Movers: HRIS has the new slot; UEM keeps the old one for about half of them (sync lag).
     uem_slot = slot.copy()
     mover = (kind == 0) & ~ended & (tenure > 365) & (rng.random(n) < 0.06)

@@ -72,7 +72,7 @@ def simulate_lifecycle(
     silent_share = rng.uniform(0.2, 0.3)
     visible = fails & (rng.random(n) >= silent_share)
     # Lead: a mixture of short (days) and long (weeks) announcements over the whole 2-40 day range.
-    short = rng.random(n) < 0.35
+    short = rng.random(n) < 0.25
     lead = np.where(short, rng.uniform(LEAD_MIN, 10.0, n), rng.uniform(10.0, LEAD_MAX, n))
     lead = np.where(visible, lead, 0.0)
     amplitude = np.where(visible, rng.uniform(0.5, 1.5, n), 0.0)

@@ -52,6 +52,8 @@ class TelemetryParams:
     miss_rate: FloatArray
     fail_drop: FloatArray  # battery health points lost to a failing battery at full progress
     storage_target: FloatArray
+    storage_ceiling: FloatArray  # where the user cleans up (99.5 for the ones who never do)
+    storage_clean_to: FloatArray
 
 
 def draw_params(rng: np.random.Generator, dev: Devices, start_day: int) -> TelemetryParams:
@@ -78,9 +80,12 @@ def draw_params(rng: np.random.Generator, dev: Devices, start_day: int) -> Telem
     miss_rate = np.where(flaky, rng.uniform(0.15, 0.45, n), rng.beta(1.0, 22.0, n))
     fail_drop = rng.uniform(8.0, 25.0, n)
     storage_target = rng.uniform(95.5, 99.8, n)
+    hoarder = rng.random(n) < 0.15  # lives with a full disk; the rest clean up when space runs short
+    storage_ceiling = np.where(hoarder, 99.5, rng.uniform(86.0, 95.0, n))
+    storage_clean_to = rng.uniform(35.0, 75.0, n)
     return TelemetryParams(cycles_rate, cycles0, wear_per_cycle, wear_per_day, health0, storage0,
                            storage_drift, crash_rate, panic_rate, thermal_rate, miss_rate, fail_drop,
-                           storage_target)
+                           storage_target, storage_ceiling, storage_clean_to)
 
 
 def simulate_telemetry(
@@ -120,6 +125,10 @@ def _block(
     day = start_day + np.arange(d)[None, :]  # (1, d) absolute day numbers
     weekday = (day + 3) % 7  # 1970-01-01 was a Thursday; 0 = Monday
     weekend = weekday >= 5
+    dates = np.datetime64("1970-01-01", "D") + day
+    month = dates.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    dom = (dates - dates.astype("datetime64[M]")).astype(np.int64) + 1
+    holidays = ((month == 12) & (dom >= 23)) | ((month == 1) & (dom <= 1))  # offices closed
     def col(a: npt.NDArray[Any]) -> npt.NDArray[Any]:  # per-device column, broadcast over days
         return a[idx][:, None]
 
@@ -147,7 +156,11 @@ def _block(
     # Storage: per-device drift with noise and occasional clean-ups; a failing disk fills up and crashes.
     step = col(par.storage_drift) + rng.normal(0, 0.2, (c, d))
     step -= (rng.random((c, d)) < 0.005) * rng.uniform(3.0, 12.0, (c, d))
-    storage = np.clip(col(par.storage0) + np.cumsum(step, axis=1), 3.0, 99.5)
+    storage = col(par.storage0) + np.cumsum(step, axis=1)
+    ceiling, floor = col(par.storage_ceiling), col(par.storage_clean_to)
+    wrapped = floor + np.mod(storage - floor, np.maximum(ceiling - floor, 1.0))  # fill, clean up, fill again
+    storage = np.where((storage > ceiling) & (ceiling < 99.0), wrapped, storage)
+    storage = np.clip(storage, 3.0, 99.5)
     storage = storage + (col(par.storage_target) - storage) * np.minimum(p_stor, 1.0)
     storage = np.round(np.clip(storage, 1.0, 99.9), 2)
 
@@ -165,16 +178,22 @@ def _block(
     for ev_model, ev_day, ev_len, ev_mult in events:
         hit = (model == ev_model) & (dev.os_lag[idx] == 0)
         burst[hit, ev_day:ev_day + ev_len] *= ev_mult
-    crash_lam = np.minimum(col(par.crash_rate) * burst, 40.0) * (1.0 + 5.0 * p_stor) + p_stor + 0.5 * p_logic
+    crash_lam = np.minimum(col(par.crash_rate) * burst, 40.0) * (1.0 + 5.0 * p_stor) + p_stor + 0.8 * p_logic
     crashes = np.asarray(rng.poisson(crash_lam))
-    summer = np.isin(((day - 0) // 30.44 % 12).astype(int), [5, 6, 7])  # rough Jun-Aug
-    panics = np.asarray(rng.poisson(col(par.panic_rate) * np.where(burst > 5, 3.0, 1.0) + 0.8 * p_logic))
-    thermal_lam = col(par.thermal_rate) * np.where(summer, 1.6, 1.0) + 1.0 * p_logic + 0.1 * p_batt
+    summer = np.isin(month, [6, 7, 8])
+    panics = np.asarray(rng.poisson(col(par.panic_rate) * np.where(burst > 5, 3.0, 1.0) + 1.0 * p_logic))
+    thermal_lam = col(par.thermal_rate) * np.where(summer, 1.6, 1.0) + 1.2 * p_logic + 0.1 * p_batt
     thermal = np.asarray(rng.poisson(thermal_lam))
 
     # Reporting: alive window, random misses, desktops off at weekends, holiday/offline gaps.
     alive = (day >= col(life.first_day)) & (day < col(life.stop_day))
-    miss_p = col(par.miss_rate) + np.where((form == "desktop")[:, None] & weekend, 0.55, 0.0)
+    computer = np.isin(form, ["desktop", "laptop"])[:, None]
+    miss_p = (
+        col(par.miss_rate)
+        + np.where((form == "desktop")[:, None] & weekend, 0.55, 0.0)
+        + np.where(computer & holidays, 0.45, 0.0)
+        + 0.3 * np.minimum(p_logic + p_stor, 1.0)  # a failing board or disk checks in less and less
+    )
     report = alive & (rng.random((c, d)) >= miss_p)
     n_gaps = np.minimum(rng.poisson(1.5 * d / 365.0, c), 6)
     for k in range(int(n_gaps.max(initial=0))):

@@ -43,13 +43,14 @@ def test_quarantine_is_high_tier_and_a_missing_profile_escalates_instead() -> No
     facts = _facts(compromised=True)
     triage = triage_by_policy(facts)
     [quarantine] = remediation_actions(
-        facts, triage, run_key="r", encryption_profile_id=1, quarantine_profile_id=9
+        facts, triage, run_key="r", encryption_profile_id=1, quarantine_tag_id=9
     )
-    assert quarantine.kind is ActionKind.QUARANTINE_PROFILE
-    assert quarantine.payload == {"profile_id": 9}
+    assert quarantine.kind is ActionKind.TAG_ADD
+    assert quarantine.payload == {"tag_id": 9, "tag": "Quarantine"}
+    assert quarantine.inverse() is not None  # reversible: the tag comes off again
     assert quarantine.tier().rank >= RiskTier.HIGH.rank
     [ticket] = remediation_actions(
-        facts, triage, run_key="r", encryption_profile_id=1, quarantine_profile_id=None
+        facts, triage, run_key="r", encryption_profile_id=1, quarantine_tag_id=None
     )
     assert ticket.kind is ActionKind.ITSM_TICKET
     assert "42" in ticket.payload["short_description"]
@@ -59,12 +60,12 @@ def test_the_same_decision_in_the_same_run_has_the_same_correlation_id() -> None
     facts = _facts(encrypted=False)
     triage = triage_by_policy(facts)
     first = remediation_actions(
-        facts, triage, run_key="run-1", encryption_profile_id=3, quarantine_profile_id=None
+        facts, triage, run_key="run-1", encryption_profile_id=3, quarantine_tag_id=None
     )
     again = remediation_actions(
-        facts, triage, run_key="run-1", encryption_profile_id=3, quarantine_profile_id=None
+        facts, triage, run_key="run-1", encryption_profile_id=3, quarantine_tag_id=None
     )
     other = remediation_actions(
-        facts, triage, run_key="run-2", encryption_profile_id=3, quarantine_profile_id=None
+        facts, triage, run_key="run-2", encryption_profile_id=3, quarantine_tag_id=None
     )
     assert first[0].correlation_id == again[0].correlation_id != other[0].correlation_id

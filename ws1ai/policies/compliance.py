@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from ws1ai.governance.actions import Action, ActionKind
+from ws1ai.governance.actions import Action, ActionKind, RiskTier
 
 __all__ = ["DeviceFacts", "Remediation", "Triage", "remediation_actions", "triage_by_policy"]
 
@@ -89,12 +89,12 @@ def remediation_actions(
     *,
     run_key: str,
     encryption_profile_id: int | None,
-    quarantine_profile_id: int | None,
+    quarantine_tag_id: int | None,
     decided_by: str = "rule",
     model_version: str | None = None,
     prompt_version: str | None = None,
 ) -> list[Action]:
-    """The governed actions that carry out one triage decision (a missing profile escalates instead)."""
+    """The governed actions that carry out one triage decision (a missing profile or tag escalates)."""
     common = {
         "run_key": run_key,
         "targets": (str(facts.device_id),),
@@ -107,7 +107,7 @@ def remediation_actions(
     remediation = triage.remediation
     if remediation is Remediation.INSTALL_PROFILE and encryption_profile_id is None:
         remediation = Remediation.ESCALATE
-    if remediation is Remediation.QUARANTINE and quarantine_profile_id is None:
+    if remediation is Remediation.QUARANTINE and quarantine_tag_id is None:
         remediation = Remediation.ESCALATE
     if remediation is Remediation.NOTIFY_USER:
         body = (
@@ -116,11 +116,13 @@ def remediation_actions(
         )
         return [Action(kind=ActionKind.MESSAGE_SEND, payload={"channel": "push", "body": body}, **common)]
     if remediation is Remediation.INSTALL_PROFILE:
-        payload = {"profile_id": encryption_profile_id}
+        payload: dict[str, object] = {"profile_id": encryption_profile_id}
         return [Action(kind=ActionKind.PROFILE_INSTALL, payload=payload, **common)]
     if remediation is Remediation.QUARANTINE:
-        payload = {"profile_id": quarantine_profile_id}
-        return [Action(kind=ActionKind.QUARANTINE_PROFILE, payload=payload, **common)]
+        # Quarantine = the device joins the quarantine tag, which the tenant's restriction smart group keys
+        # on. Reversible (remove the tag), but high tier: it cuts the user off, so a human approves it.
+        payload = {"tag_id": quarantine_tag_id, "tag": "Quarantine"}
+        return [Action(kind=ActionKind.TAG_ADD, payload=payload, risk_override=RiskTier.HIGH, **common)]
     ticket = {
         "short_description": f"Non-compliant device {facts.device_id} needs attention",
         "description": (

@@ -16,7 +16,11 @@ Prints API calls per device, achieved request rate / configured limit, 429s and 
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -40,6 +44,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--page-size", type=int, default=500, help="search page size (API max 500)")
     parser.add_argument("--workers", type=int, default=4, help="threads fetching pages (one shared limiter)")
     parser.add_argument("--baseline-sample", type=int, default=300, help="devices fetched one by one")
+    parser.add_argument(
+        "--server",
+        choices=["process", "thread"],
+        default="process",
+        help="sandbox in its own process (default: no shared GIL with the client) or in a thread",
+    )
+    parser.add_argument("--serve-only", action="store_true", help=argparse.SUPPRESS)  # the child process
     return parser.parse_args()
 
 
@@ -113,15 +124,54 @@ def run_baseline(url: str, args: argparse.Namespace, fleet: int) -> dict[str, fl
         }
 
 
-def main() -> None:
-    args = parse_args()
-    print(f"seeding a {args.devices:,}-device sandbox (seed {args.seed}) ...", flush=True)
-    t0 = time.perf_counter()
-    state = SandboxState.seeded(
+def seed(args: argparse.Namespace) -> SandboxState:
+    return SandboxState.seeded(
         devices=args.devices, seed=args.seed, days=args.days, rate_limit_per_minute=args.sandbox_throttle
     )
-    print(f"  seeded in {time.perf_counter() - t0:.1f} s")
-    with serve_in_background(create_app(state)) as url:
+
+
+def serve_only(args: argparse.Namespace) -> None:
+    """Child process: seed, serve on loopback, announce the URL, run until the parent closes our stdin."""
+    with serve_in_background(create_app(seed(args))) as url:
+        print(f"READY {url}", flush=True)
+        sys.stdin.read()
+
+
+@contextmanager
+def sandbox(args: argparse.Namespace) -> Iterator[str]:
+    if args.server == "thread":
+        with serve_in_background(create_app(seed(args))) as url:
+            yield url
+        return
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--serve-only", *sys.argv[1:]],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None and child.stdin is not None
+    try:
+        line = child.stdout.readline()
+        if not line.startswith("READY "):
+            raise RuntimeError(f"sandbox process did not start: {line!r}")
+        yield line.split()[1]
+    finally:
+        child.stdin.close()  # the child's stdin.read() returns and it shuts uvicorn down
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+def main() -> None:
+    args = parse_args()
+    if args.serve_only:
+        serve_only(args)
+        return
+    print(f"seeding a {args.devices:,}-device sandbox (seed {args.seed}, {args.server}) ...", flush=True)
+    t0 = time.perf_counter()
+    with sandbox(args) as url:
+        print(f"  serving at {url} after {time.perf_counter() - t0:.1f} s")
         print(f"sweep: pages of {args.page_size}, {args.workers} workers, limit {args.limit}/min, "
               f"sandbox throttle {args.sandbox_throttle}/min", flush=True)
         sweep = run_sweep(url, args)

@@ -40,7 +40,7 @@ from ws1ai.uem.retry import (
     retry_hook,
 )
 
-__all__ = ["TransportStats", "UEMTransport", "correlation_id", "json_body", "parse_model"]
+__all__ = ["TransportStats", "UEMTransport", "correlation_id", "json_body", "parse_model", "parse_response"]
 
 log = logging.getLogger(__name__)
 
@@ -219,4 +219,20 @@ def parse_model(model: type[M], data: Any, response: httpx.Response) -> M:
             method=response.request.method,
             url=str(response.request.url.copy_with(query=None)),
             body_excerpt=str(data)[:200],
+        ) from None
+
+
+def parse_response(model: type[M], response: httpx.Response) -> M | None:
+    """Validate the raw body straight from bytes (pydantic-core parses the JSON: no intermediate dicts,
+    which matters for 500-device pages); None for 204 / an empty body."""
+    if response.status_code == 204 or not response.content.strip():
+        return None
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as exc:
+        raise UEMResponseValidationError(
+            f"{model.__name__} does not match the response: {exc}",
+            method=response.request.method,
+            url=str(response.request.url.copy_with(query=None)),
+            body_excerpt=response.text[:200],
         ) from None

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from ws1ai.uem.errors import UEMResponseValidationError
 from ws1ai.uem.paging import MAX_PAGE_SIZE, Page, PageStyle, clamp_page_size, iter_items, iter_pages
-from ws1ai.uem.transport import Params, UEMTransport, json_body, parse_model
+from ws1ai.uem.transport import Params, UEMTransport, parse_response
 
 __all__ = ["Resource"]
 
@@ -38,14 +38,14 @@ class Resource:
         json: Any = None,
     ) -> M:
         response = self._send(method, path, version=version, params=params, json=json)
-        data = json_body(response)
-        if data is None:
+        result = parse_response(model, response)
+        if result is None:
             raise UEMResponseValidationError(
                 f"expected a {model.__name__} body, got HTTP {response.status_code} with an empty body",
                 method=method,
                 url=str(response.request.url.copy_with(query=None)),
             )
-        return parse_model(model, data, response)
+        return result
 
     def _optional_model(
         self,
@@ -59,8 +59,7 @@ class Resource:
     ) -> M | None:
         """For answers that may legitimately be empty (204, or 200 with no body)."""
         response = self._send(method, path, version=version, params=params, json=json)
-        data = json_body(response)
-        return None if data is None else parse_model(model, data, response)
+        return parse_response(model, response)
 
     def _page(
         self,
@@ -79,10 +78,9 @@ class Resource:
         size = clamp_page_size(page_size)
         query: dict[str, Any] = {**(params or {}), **style.params(page, size)}
         response = self._send("GET", path, version=version, params=query)
-        data = json_body(response)
-        if data is None:
+        result = parse_response(model, response)
+        if result is None:
             return Page.empty(page, size)
-        result = parse_model(model, data, response)
         if counts is not None:
             got_page, got_size, total = counts(result)
         else:

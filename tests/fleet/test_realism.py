@@ -48,6 +48,19 @@ def test_failure_rate_differs_by_model(fleet: Fleet) -> None:
     assert by_model["rate"].max() > 2.5 * max(by_model["rate"].min(), 0.004)  # type: ignore[operator]
 
 
+def test_failed_devices_are_mostly_replaced(fleet: Fleet) -> None:
+    d = fleet.devices.select("device_id", "user_email", "platform", "enrolled_on")
+    old_enough = pl.col("failed_on") <= fleet.end - timedelta(days=10)
+    failed = fleet.failures.filter(old_enough).join(d, on="device_id")
+    successor = failed.join(d, on=["user_email", "platform"], suffix="_new").filter(
+        (pl.col("device_id_new") != pl.col("device_id"))
+        & (pl.col("enrolled_on_new").dt.date() >= pl.col("failed_on"))
+        & (pl.col("enrolled_on_new").dt.date() <= pl.col("failed_on") + timedelta(days=8))
+    )
+    share = successor["device_id"].n_unique() / failed.height
+    assert 0.4 < share < 0.9, share
+
+
 def _precursor_visible(fleet: Fleet) -> pl.DataFrame:
     """Per failure: do the last 10 days differ from the device's own baseline 25-60 days before?"""
     t = fleet.telemetry.join(fleet.failures, on="device_id").with_columns(

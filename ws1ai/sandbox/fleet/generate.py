@@ -22,6 +22,7 @@ from ws1ai.sandbox.fleet.devices import Devices, generate_devices
 from ws1ai.sandbox.fleet.employees import ROLE_TABLE, People, generate_people
 from ws1ai.sandbox.fleet.lifecycle import COMPONENTS, Lifecycle, simulate_lifecycle
 from ws1ai.sandbox.fleet.profiles import assign_profiles, profile_table, smart_group_table
+from ws1ai.sandbox.fleet.replacements import issue_replacements
 from ws1ai.sandbox.fleet.telemetry import draw_params, simulate_telemetry
 from ws1ai.sandbox.fleet.threats import simulate_threats
 
@@ -65,6 +66,8 @@ def generate_fleet(
     people = generate_people(rng_for(seed, 1), devices, start_day, end_day)
     dev = generate_devices(rng_for(seed, 2), people, devices, end_day)
     life = simulate_lifecycle(rng_for(seed, 3), dev, people, start_day, end_day)
+    dev, life = issue_replacements(rng_for(seed, 13), dev, life, people, min(devices, len(people.holders)),
+                                   end_day)
     device_ids = _device_ids(rng_for(seed, 4), dev)
 
     def tick(stage: str, total: int) -> Callable[[int], None] | None:

@@ -7,6 +7,7 @@ write is repeated only when it certainly did not reach the server or the server 
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -59,7 +60,7 @@ class ConnectorHTTP:
         service: str,
         base_url: str,
         *,
-        auth: httpx.Auth | None = None,
+        basic_auth: tuple[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         http: httpx.Client | None = None,
         read_only: bool = False,
@@ -73,8 +74,11 @@ class ConnectorHTTP:
         self.max_retries = max_retries
         self._owns_http = http is None
         self._http = http if http is not None else httpx.Client(timeout=timeout)
-        self._auth = auth
         self._headers = {"Accept": "application/json", **(headers or {})}
+        if basic_auth is not None:
+            # Built by hand rather than httpx.BasicAuth so any httpx-compatible client can be injected.
+            token = base64.b64encode(f"{basic_auth[0]}:{basic_auth[1]}".encode()).decode()
+            self._headers["Authorization"] = f"Basic {token}"
 
     def close(self) -> None:
         if self._owns_http:
@@ -109,14 +113,7 @@ class ConnectorHTTP:
     def _send(self, method: str, path: str, params: Mapping[str, Any] | None, json: Any) -> httpx.Response:
         url = self.base_url + path
         try:
-            response = self._http.request(
-                method,
-                url,
-                params=params,
-                json=json,
-                headers=self._headers,
-                auth=self._auth or httpx.USE_CLIENT_DEFAULT,
-            )
+            response = self._http.request(method, url, params=params, json=json, headers=self._headers)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise ConnectorError(self.service, f"cannot connect: {type(exc).__name__}", sent=False) from None
         except httpx.HTTPError as exc:

@@ -45,7 +45,7 @@ class ServiceNowClient:
         self._http = ConnectorHTTP(
             "ServiceNow",
             self.settings.base_url,
-            auth=httpx.BasicAuth(self.settings.username, self.settings.password.get_secret_value()),
+            basic_auth=(self.settings.username, self.settings.password.get_secret_value()),
             headers={"Content-Type": "application/json"},
             http=http,
             read_only=read_only,

@@ -1,4 +1,4 @@
-"""Versioned prompts. A prompt is `<name>.v<N>.md`; the newest version is used and recorded with each decision."""
+"""Versioned prompts: `<name>.v<N>.md`; the newest version is used and recorded with each decision."""
 
 from __future__ import annotations
 

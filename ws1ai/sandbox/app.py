@@ -80,10 +80,10 @@ def create_app(state: SandboxState | None = None, *, settings: SandboxSettings |
     app.credentials = read_credentials()
     app.state.sandbox = state
     app.state.credentials = app.credentials
-    if state.on_device_event is None:
-        dispatcher = WebhookDispatcher(state)
-        state.on_device_event = dispatcher.enqueue
-        app.state.webhooks = dispatcher
+    if state.webhooks is None:
+        state.webhooks = WebhookDispatcher(state)
+        state.on_device_event = state.webhooks.enqueue
+    app.state.webhooks = state.webhooks
     for router in ROUTERS:
         app.include_router(router)
 

@@ -61,6 +61,7 @@ class SandboxState:
         self.wipe_completion_seconds = WIPE_COMPLETION_SECONDS
         # Event hook (set by the webhook dispatcher): called with (device, event type) under the lock.
         self.on_device_event: Callable[[DeviceRecord, str], None] | None = None
+        self.webhooks: Any = None  # the WebhookDispatcher, shared by every app built on this state
         self.fleet: FleetLike | None = None
         self._load(fleet)
 

@@ -50,7 +50,7 @@ def simulate_lifecycle(
     first = np.maximum(dev.enroll_day, start_day)
     age_years = (start_day - dev.purchase_day).clip(0) / 365.0
     model_mult = np.exp(rng.normal(0.0, 0.3, len(MODELS)))  # per-seed: this company's lemons differ
-    age_mult = np.where(age_years < 0.25, 1.6, 0.7 + 0.3 * age_years)
+    age_mult = np.where(age_years < 0.25, 1.3, 0.5 + 0.25 * age_years)  # infant mortality, then wear-out
     heavy_user = np.exp(rng.normal(0.0, 0.25, n))
     hazard = _RATE[dev.model] * model_mult[dev.model] * age_mult * heavy_user
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import polars as pl
 import pytest
 
-from ws1ai.sandbox.fleet import Fleet, generate_fleet
+from ws1ai.sandbox.fleet import Fleet, failure_truth, generate_fleet
 from ws1ai.sandbox.fleet.catalog import MODELS
 
 DESKTOPS = [m.name for m in MODELS if not m.has_battery]
@@ -241,3 +241,15 @@ def test_profiles_and_groups(fleet: Fleet) -> None:
     plat = dp.join(fleet.devices.select("device_id", "platform"), on="device_id")
     assert (plat["platform"] == plat["platform_right"]).all()
     assert fleet.smart_groups.filter(pl.col("role").is_not_null())["department"].null_count() == 0
+
+
+def test_failure_truth_matches_failures_and_has_silent_share(fleet: Fleet) -> None:
+    truth = failure_truth(3000, seed=11, days=365)
+    inside = truth.filter(pl.col("in_window")).select("device_id", "failed_on", "component").sort("device_id")
+    assert inside.equals(fleet.failures.sort("device_id"))
+    assert truth.filter(~pl.col("in_window"))["failed_on"].min() > fleet.end  # type: ignore[operator]
+    silent = (truth["lead_days"] == 0).mean()
+    assert 0.12 < silent < 0.4, silent  # type: ignore[operator]
+    visible = truth.filter(pl.col("lead_days") > 0)
+    assert visible["lead_days"].min() >= 2 and visible["lead_days"].max() <= 40  # type: ignore[operator]
+    assert visible["lead_days"].std() > 6  # type: ignore[operator]  # a wide range, not one lead time

@@ -1,7 +1,7 @@
 """Deterministic fleet simulator: devices, telemetry, failures, apps, HRIS and threat signals (DESIGN.md)."""
 
 from ws1ai.sandbox.fleet.contract import CONTRACT, TABLES, validate_contract
-from ws1ai.sandbox.fleet.generate import DEFAULT_END, Fleet, ProgressFn, generate_fleet
+from ws1ai.sandbox.fleet.generate import DEFAULT_END, Fleet, ProgressFn, failure_truth, generate_fleet
 from ws1ai.sandbox.fleet.io import read_fleet, write_fleet
 
 __all__ = [
@@ -10,6 +10,7 @@ __all__ = [
     "TABLES",
     "Fleet",
     "ProgressFn",
+    "failure_truth",
     "generate_fleet",
     "read_fleet",
     "validate_contract",

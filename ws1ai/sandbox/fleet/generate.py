@@ -26,7 +26,7 @@ from ws1ai.sandbox.fleet.replacements import issue_replacements
 from ws1ai.sandbox.fleet.telemetry import draw_params, simulate_telemetry
 from ws1ai.sandbox.fleet.threats import simulate_threats
 
-__all__ = ["DEFAULT_END", "Fleet", "ProgressFn", "generate_fleet"]
+__all__ = ["DEFAULT_END", "Fleet", "ProgressFn", "failure_truth", "generate_fleet"]
 
 DEFAULT_END = date(2026, 11, 1)
 ProgressFn = Callable[[str, int, int], None]  # (stage, advanced by, stage total)
@@ -57,18 +57,10 @@ class Fleet:
 def generate_fleet(
     devices: int, seed: int, days: int, end: date = DEFAULT_END, *, progress: ProgressFn | None = None
 ) -> Fleet:
-    if devices < 0 or days < 1:
-        raise ValueError("devices must be >= 0 and days >= 1")
+    people, dev, life, device_ids = _core(devices, seed, days, end)
     end_day = day_number(end)
     start_day = end_day - days + 1
     start = end - timedelta(days=days - 1)
-
-    people = generate_people(rng_for(seed, 1), devices, start_day, end_day)
-    dev = generate_devices(rng_for(seed, 2), people, devices, end_day)
-    life = simulate_lifecycle(rng_for(seed, 3), dev, people, start_day, end_day)
-    dev, life = issue_replacements(rng_for(seed, 13), dev, life, people, min(devices, len(people.holders)),
-                                   end_day)
-    device_ids = _device_ids(rng_for(seed, 4), dev)
 
     def tick(stage: str, total: int) -> Callable[[int], None] | None:
         if progress is None:
@@ -118,6 +110,44 @@ def generate_fleet(
         start=start,
         end=end,
     )
+
+
+def _core(devices: int, seed: int, days: int, end: date) -> tuple[People, Devices, Lifecycle, IntArray]:
+    """The stages everything else derives from: people, hardware, lifecycles and UEM ids."""
+    if devices < 0 or days < 1:
+        raise ValueError("devices must be >= 0 and days >= 1")
+    end_day = day_number(end)
+    start_day = end_day - days + 1
+    people = generate_people(rng_for(seed, 1), devices, start_day, end_day)
+    dev = generate_devices(rng_for(seed, 2), people, devices, end_day)
+    life = simulate_lifecycle(rng_for(seed, 3), dev, people, start_day, end_day)
+    dev, life = issue_replacements(rng_for(seed, 13), dev, life, people, min(devices, len(people.holders)),
+                                   end_day)
+    return people, dev, life, _device_ids(rng_for(seed, 4), dev)
+
+
+def failure_truth(devices: int, seed: int, days: int, end: date = DEFAULT_END) -> pl.DataFrame:
+    """Evaluation-only detail behind `failures`: when each failure's precursor starts (null: silent).
+
+    Columns: device_id, failed_on, component, lead_days (0 = no precursor), precursor_from (date, nullable),
+    in_window (False for failures after `end`, which are not in `failures`).
+    Includes the censored failures up to 45 days after `end` (their precursors are already in telemetry),
+    so an evaluation can tell "no signal yet" from "no signal ever" and report the achievable ceiling.
+    """
+    _, _, life, ids = _core(devices, seed, days, end)
+    has = life.component >= 0
+    lead = np.ceil(life.lead[has]).astype(np.int64)
+    fail = life.fail_day[has]
+    return pl.DataFrame({
+        "device_id": ids[has],
+        "failed_on": days_to_series("failed_on", fail),
+        "component": pl.Series([COMPONENTS[c] for c in life.component[has]], dtype=pl.String),
+        "lead_days": lead,
+        "precursor_from": days_to_series("precursor_from", np.where(lead > 0, fail - lead, 0)),
+    }).with_columns(
+        pl.when(pl.col("lead_days") > 0).then(pl.col("precursor_from")).alias("precursor_from"),
+        (pl.col("failed_on") <= end).alias("in_window"),
+    ).sort("failed_on", "device_id")
 
 
 def _device_ids(rng: np.random.Generator, dev: Devices) -> IntArray:

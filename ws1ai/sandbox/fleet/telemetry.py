@@ -71,7 +71,9 @@ def draw_params(rng: np.random.Generator, dev: Devices, start_day: int) -> Telem
     wear_per_day = np.exp(rng.normal(np.log(0.004), 0.4, n))
     health0 = np.clip(100 - wear_per_cycle * cycles0 - wear_per_day * age + rng.normal(0, 1.5, n), 52, 100)
     storage0 = 12 + 80 * rng.beta(2.0, 2.6, n)
-    storage_drift = rng.normal(0.012, 0.03, n)
+    nearly_full = rng.random(n) < 0.07  # the photo library / VM images that always fill the disk
+    storage0[nearly_full] = rng.uniform(86.0, 99.0, nearly_full.sum())
+    storage_drift = rng.normal(0.012, 0.04, n)
     crash_rate = np.exp(rng.normal(np.log(0.06), 0.9, n)) * np.where(plat == "WinRT", 1.6, 1.0)
     panic_base = np.select([plat == "WinRT", plat == "AppleOsX"], [0.004, 0.0015], 0.0008)
     panic_rate = panic_base * np.exp(rng.normal(0, 0.6, n))
@@ -80,7 +82,7 @@ def draw_params(rng: np.random.Generator, dev: Devices, start_day: int) -> Telem
     miss_rate = np.where(flaky, rng.uniform(0.15, 0.45, n), rng.beta(1.0, 22.0, n))
     fail_drop = rng.uniform(8.0, 25.0, n)
     storage_target = rng.uniform(95.5, 99.8, n)
-    hoarder = rng.random(n) < 0.15  # lives with a full disk; the rest clean up when space runs short
+    hoarder = nearly_full | (rng.random(n) < 0.1)  # live with a full disk; the rest clean up when short
     storage_ceiling = np.where(hoarder, 99.5, rng.uniform(86.0, 95.0, n))
     storage_clean_to = rng.uniform(35.0, 75.0, n)
     return TelemetryParams(cycles_rate, cycles0, wear_per_cycle, wear_per_day, health0, storage0,

@@ -1,0 +1,161 @@
+"""Execute one governed `Action` through the APIs: `flow → governance → tasks.actions → ws1ai.uem`.
+
+Nothing here decides anything: governance has already planned, approved and de-duplicated the action. This
+module only maps an action kind to the API call that performs it, using bulk endpoints where the API has them
+(tags, custom attributes) and bounded per-device calls where it does not (commands, profiles, apps).
+Each executed device action also leaves a device note naming the correlation id, so an admin looking at the
+device in the UEM console can find the run, the rationale and the approver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ws1ai.connectors.servicenow import ServiceNowClient
+from ws1ai.governance.actions import Action, ActionKind
+from ws1ai.uem import UEMClient
+from ws1ai.uem.schemas.device_details import CustomAttribute
+from ws1ai.uem.schemas.mdm import DeviceInfo, EmailMessage, PushMessage
+
+__all__ = ["ActionExecutor", "UnsupportedAction"]
+
+# Notes are how the console shows provenance; they are not themselves governed writes of their own.
+_NOTE_KINDS_SKIPPED = {ActionKind.DEVICE_NOTE, ActionKind.ITSM_TICKET, ActionKind.ITSM_UPDATE}
+
+
+class UnsupportedAction(ValueError):
+    """The action kind has no executor here (it must never silently succeed)."""
+
+
+class ActionExecutor:
+    """Callable executor handed to `ws1ai.governance` (`executor(action) -> result dict`)."""
+
+    def __init__(
+        self, uem: UEMClient, servicenow: ServiceNowClient | None = None, *, leave_device_notes: bool = True
+    ) -> None:
+        self.uem = uem
+        self.servicenow = servicenow
+        self.leave_device_notes = leave_device_notes
+        self._handlers: dict[ActionKind, Callable[[Action], dict[str, Any]]] = {
+            ActionKind.PROFILE_INSTALL: self._profile_install,
+            ActionKind.QUARANTINE_PROFILE: self._profile_install,
+            ActionKind.PROFILE_REMOVE: self._profile_remove,
+            ActionKind.APP_INSTALL: self._app_install,
+            ActionKind.APP_UNINSTALL: self._app_uninstall,
+            ActionKind.TAG_ADD: self._tag_add,
+            ActionKind.TAG_REMOVE: self._tag_remove,
+            ActionKind.CUSTOM_ATTRIBUTE_SET: self._custom_attribute_set,
+            ActionKind.MESSAGE_SEND: self._message_send,
+            ActionKind.DEVICE_NOTE: self._device_note,
+            ActionKind.DEVICE_SYNC: self._per_device(lambda d: self.uem.commands.sync(d)),
+            ActionKind.DEVICE_LOCK: self._per_device(lambda d: self.uem.commands.lock(d)),
+            ActionKind.ENTERPRISE_WIPE: self._per_device(lambda d: self.uem.commands.enterprise_wipe(d)),
+            ActionKind.DEVICE_WIPE: self._per_device(lambda d: self.uem.commands.device_wipe(d)),
+            ActionKind.ITSM_TICKET: self._itsm_ticket,
+        }
+
+    def __call__(self, action: Action) -> dict[str, Any]:
+        handler = self._handlers.get(action.kind)
+        if handler is None:
+            raise UnsupportedAction(f"no executor for {action.kind}")
+        # Every request this action makes carries its correlation id (`x-correlation-id`), so the tenant's
+        # own logs tie each write back to the audited action.
+        with self.uem.correlation(action.correlation_id):
+            result = handler(action)
+            noted = action.target_type == "device" and action.kind not in _NOTE_KINDS_SKIPPED
+            if self.leave_device_notes and noted:
+                note = f"ws1ai {action.kind} correlation-id={action.correlation_id}: {action.rationale}"[:900]
+                for device_id in _device_ids(action):
+                    self.uem.devices.add_note(device_id, note)
+        return result
+
+    # ---- handlers ------------------------------------------------------------------------------------------
+    def _per_device(self, call: Callable[[int], None]) -> Callable[[Action], dict[str, Any]]:
+        def run(action: Action) -> dict[str, Any]:
+            ids = _device_ids(action)
+            for device_id in ids:
+                call(device_id)
+            return {"devices": len(ids)}
+
+        return run
+
+    def _profile_install(self, action: Action) -> dict[str, Any]:
+        profile_id = int(action.payload["profile_id"])
+        for device_id in _device_ids(action):
+            self.uem.profiles.install(profile_id, DeviceInfo(device_id=device_id))
+        return {"profile_id": profile_id, "devices": len(action.targets)}
+
+    def _profile_remove(self, action: Action) -> dict[str, Any]:
+        profile_id = int(action.payload["profile_id"])
+        for device_id in _device_ids(action):
+            self.uem.profiles.remove(profile_id, DeviceInfo(device_id=device_id))
+        return {"profile_id": profile_id, "devices": len(action.targets)}
+
+    def _app_install(self, action: Action) -> dict[str, Any]:
+        kind, app_id = action.payload.get("app_kind", "internal"), int(action.payload["app_id"])
+        for device_id in _device_ids(action):
+            self.uem.apps.install(kind, app_id, DeviceInfo(device_id=device_id))
+        return {"app_id": app_id, "devices": len(action.targets)}
+
+    def _app_uninstall(self, action: Action) -> dict[str, Any]:
+        kind, app_id = action.payload.get("app_kind", "internal"), int(action.payload["app_id"])
+        for device_id in _device_ids(action):
+            self.uem.apps.uninstall(kind, app_id, DeviceInfo(device_id=device_id))
+        return {"app_id": app_id, "devices": len(action.targets)}
+
+    def _tag_add(self, action: Action) -> dict[str, Any]:
+        bulk = self.uem.tags.add_devices(int(action.payload["tag_id"]), _device_ids(action))
+        return {"accepted": bulk.accepted_items, "failed": bulk.failed_items}
+
+    def _tag_remove(self, action: Action) -> dict[str, Any]:
+        bulk = self.uem.tags.remove_devices(int(action.payload["tag_id"]), _device_ids(action))
+        return {"accepted": bulk.accepted_items, "failed": bulk.failed_items}
+
+    def _custom_attribute_set(self, action: Action) -> dict[str, Any]:
+        attribute = CustomAttribute(
+            name=str(action.payload["name"]),
+            value=str(action.payload["value"]),
+            application_group=action.payload.get("application_group"),
+        )
+        for device_id in _device_ids(action):
+            self.uem.devices.set_custom_attributes(device_id, [attribute])
+        return {"name": attribute.name, "devices": len(action.targets)}
+
+    def _message_send(self, action: Action) -> dict[str, Any]:
+        body = str(action.payload["body"])
+        for device_id in _device_ids(action):
+            if action.payload.get("channel", "push") == "email":
+                self.uem.messages.email(
+                    device_id,
+                    EmailMessage(
+                        message_body=body,
+                        subject=action.payload.get("subject"),
+                        to_address=action.payload.get("to_address"),
+                    ),
+                )
+            else:
+                self.uem.messages.push(device_id, PushMessage(message_body=body))
+        return {"devices": len(action.targets)}
+
+    def _device_note(self, action: Action) -> dict[str, Any]:
+        for device_id in _device_ids(action):
+            self.uem.devices.add_note(device_id, str(action.payload["note"]))
+        return {"devices": len(action.targets)}
+
+    def _itsm_ticket(self, action: Action) -> dict[str, Any]:
+        if self.servicenow is None:
+            raise UnsupportedAction("an ITSM ticket action needs a ServiceNow client")
+        # Idempotent across a crash between "created" and "recorded": look for our correlation id first.
+        existing = self.servicenow.find_incidents(f"correlation_id={action.correlation_id}", limit=1)
+        if existing:
+            return {"sys_id": existing[0].sys_id, "number": existing[0].number, "reused": True}
+        fields = {**action.payload, "correlation_id": action.correlation_id}
+        incident = self.servicenow.create_incident(fields)
+        return {"sys_id": incident.sys_id, "number": incident.number, "reused": False}
+
+
+def _device_ids(action: Action) -> list[int]:
+    if action.target_type != "device":
+        raise UnsupportedAction(f"{action.kind} targets {action.target_type}s, not devices")
+    return [int(t) for t in action.targets]

@@ -38,7 +38,7 @@ class Lifecycle:
     fail_day: IntArray  # NEVER when the device does not fail within window + censoring horizon
     component: IntArray  # index into COMPONENTS, -1 when no failure
     lead: FloatArray  # days of visible degradation before fail_day (0 when silent)
-    amplitude: FloatArray  # how strongly the precursor shows (0.5 subtle .. 1.5 blatant)
+    amplitude: FloatArray  # how strongly the precursor shows (0.6 subtle .. 1.6 blatant)
     shape: FloatArray  # >1: degradation accelerates toward the failure
     hazard: FloatArray  # annual failure rate used (for diagnostics)
 
@@ -75,7 +75,7 @@ def simulate_lifecycle(
     short = rng.random(n) < 0.25
     lead = np.where(short, rng.uniform(LEAD_MIN, 10.0, n), rng.uniform(10.0, LEAD_MAX, n))
     lead = np.where(visible, lead, 0.0)
-    amplitude = np.where(visible, rng.uniform(0.5, 1.5, n), 0.0)
+    amplitude = np.where(visible, rng.uniform(0.6, 1.6, n), 0.0)
     shape = rng.uniform(0.8, 2.2, n)
 
     # Stops other than failure: a leaver's device is returned within days (or kept and still reporting);

@@ -180,7 +180,8 @@ def _block(
     for ev_model, ev_day, ev_len, ev_mult in events:
         hit = (model == ev_model) & (dev.os_lag[idx] == 0)
         burst[hit, ev_day:ev_day + ev_len] *= ev_mult
-    crash_lam = np.minimum(col(par.crash_rate) * burst, 40.0) * (1.0 + 5.0 * p_stor) + p_stor + 0.8 * p_logic
+    noise = np.minimum(col(par.crash_rate) * burst, 40.0)
+    crash_lam = noise * (1.0 + 5.0 * p_stor) + 2.0 * p_stor + 0.8 * p_logic  # I/O errors crash apps
     crashes = np.asarray(rng.poisson(crash_lam))
     summer = np.isin(month, [6, 7, 8])
     panics = np.asarray(rng.poisson(col(par.panic_rate) * np.where(burst > 5, 3.0, 1.0) + 1.0 * p_logic))

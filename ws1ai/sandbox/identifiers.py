@@ -102,7 +102,7 @@ def fmt_ts(value: datetime | None) -> str:
     """UEM v1 timestamp: ISO-8601, milliseconds, no zone; never-set is 0001-01-01."""
     if value is None:
         return NEVER
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}"
+    return value.replace(tzinfo=None).isoformat(timespec="milliseconds")
 
 
 def fmt_date(value: date | None) -> str:

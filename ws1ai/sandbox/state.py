@@ -279,7 +279,7 @@ class SandboxState:
         if hit is None:
             hit = build()
             self._search_cache[key] = hit
-            while len(self._search_cache) > 32:
+            while len(self._search_cache) > 64:
                 self._search_cache.popitem(last=False)
         else:
             self._search_cache.move_to_end(key)

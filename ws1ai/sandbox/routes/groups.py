@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -32,37 +33,47 @@ __all__ = ["router", "smart_group_member"]
 router = APIRouter()
 
 
+def member_predicate(state: SandboxState, sg: dict[str, Any]) -> Callable[[DeviceRecord], bool]:
+    """Compile a group's criteria once: membership over 100k devices is then one cheap call per device."""
+    additions, exclusions = set(sg["additions"]), set(sg["exclusions"])
+    if not any(sg[c] for c in ("departments", "roles", "platforms", "ownerships", "og_ids", "tag_ids")):
+        return lambda r: r.id in additions and r.id not in exclusions  # a group of explicit additions only
+    departments, roles, platforms = set(sg["departments"]), set(sg["roles"]), set(sg["platforms"])
+    ownerships = set(sg["ownerships"])
+    og_ids = {o for o in sg["og_ids"] if o not in (GLOBAL_OG_ID, CUSTOMER_OG_ID)}
+    tagged: set[int] | None = None
+    if sg["tag_ids"]:
+        tagged = {d for t in sg["tag_ids"] if t in state.tags for d in state.tags[t]["devices"]}
+
+    def member(r: DeviceRecord) -> bool:
+        if r.id in exclusions:
+            return False
+        if r.id in additions:
+            return True
+        return (
+            (not departments or r.department in departments)
+            and (not roles or r.role in roles)
+            and (not platforms or r.platform in platforms)
+            and (not ownerships or r.ownership in ownerships or ownership_word(r.ownership) in ownerships)
+            and (not og_ids or r.lgid in og_ids)
+            and (tagged is None or r.id in tagged)
+        )
+
+    return member
+
+
 def smart_group_member(state: SandboxState, sg: dict[str, Any], rec: DeviceRecord) -> bool:
-    if rec.id in sg["exclusions"]:
-        return False
-    if rec.id in sg["additions"]:
-        return True
-    criteria = ("departments", "roles", "platforms", "ownerships", "og_ids", "tag_ids")
-    if not any(sg[c] for c in criteria):
-        return False  # a group of explicit additions only
-    og_ids = [o for o in sg["og_ids"] if o not in (GLOBAL_OG_ID, CUSTOMER_OG_ID)]
-    return (
-        (not sg["departments"] or rec.department in sg["departments"])
-        and (not sg["roles"] or rec.role in sg["roles"])
-        and (not sg["platforms"] or rec.platform in sg["platforms"])
-        and (
-            not sg["ownerships"]
-            or rec.ownership in sg["ownerships"]
-            or ownership_word(rec.ownership) in sg["ownerships"]
-        )
-        and (not og_ids or rec.lgid in og_ids)
-        and (
-            not sg["tag_ids"]
-            or any(rec.id in state.tags[t]["devices"] for t in sg["tag_ids"] if t in state.tags)
-        )
-    )
+    return member_predicate(state, sg)(rec)
 
 
 def _members(state: SandboxState, sg: dict[str, Any]) -> list[DeviceRecord]:
     key = ("sg", sg["id"], sg.get("rev", 0))
-    ids = state.cached_order(
-        key, lambda: [r.id for r in state.devices.values() if smart_group_member(state, sg, r)]
-    )
+
+    def build() -> list[int]:
+        member = member_predicate(state, sg)
+        return [r.id for r in state.devices.values() if member(r)]
+
+    ids = state.cached_order(key, build)
     return [state.devices[i] for i in ids if i in state.devices]
 
 

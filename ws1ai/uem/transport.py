@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json as jsonlib
 import logging
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -71,6 +72,15 @@ class TransportStats:
     retries: int = 0
     rate_limited: int = 0
     token_renewals: int = 0
+    first_sent: float | None = None  # time.monotonic() of the first / latest send
+    last_sent: float | None = None
+
+    def send_rate_per_minute(self) -> float | None:
+        """Requests/minute between the first and the latest send (what the limiter controls)."""
+        if self.requests < 2 or self.first_sent is None or self.last_sent is None:
+            return None
+        span = self.last_sent - self.first_sent
+        return (self.requests - 1) / span * 60.0 if span > 0 else None
 
 
 class UEMTransport:
@@ -165,7 +175,11 @@ class UEMTransport:
     ) -> httpx.Response:
         self.limiter.acquire()
         url = self._api_root + path
+        now = time.monotonic()
         self.stats.requests += 1
+        if self.stats.first_sent is None:
+            self.stats.first_sent = now
+        self.stats.last_sent = now
         try:
             response = self.http.request(method, url, params=params, json=json, headers=headers)
             response.read()

@@ -60,9 +60,7 @@ CONTRACTS: dict[str, dict[str, Column]] = {
         "location_group_id": Column(_I, nullable=True),
         "enrolled_on": Column(_T, nullable=True),
         "last_seen": Column(_T, nullable=True),
-        "compliance_status": Column(
-            _S, nullable=True, allowed=("Compliant", "NonCompliant", "NotAvailable")
-        ),
+        "compliance_status": Column(_S, nullable=True, allowed=("Compliant", "NonCompliant", "NotAvailable")),
         "compromised": Column(_B, nullable=True),
         "encrypted": Column(_B, nullable=True),
         "purchase_date": Column(_D, nullable=True),
@@ -186,14 +184,18 @@ def validate_table(table: str, df: pl.DataFrame, as_of: dt.date | None = None) -
         if col.allowed is not None:
             odd = s.drop_nulls().unique().filter(~s.drop_nulls().unique().is_in(col.allowed))
             if odd.len():
-                raise ContractError(table, name, f"unexpected value(s) {odd.head(3).to_list()}; "
-                                                 f"allowed {list(col.allowed)}")
+                raise ContractError(
+                    table, name, f"unexpected value(s) {odd.head(3).to_list()}; allowed {list(col.allowed)}"
+                )
         cols.append(s)
     out = pl.DataFrame(cols)
     date_col = EVENT_DATE_COLUMNS.get(table)
     if as_of is not None and date_col is not None and (late := int((out[date_col] > as_of).sum())):
-        raise ContractError(table, date_col, f"{late} row(s) dated after the as-of date {as_of} "
-                                             f"(latest {out[date_col].max()!r})")
+        raise ContractError(
+            table,
+            date_col,
+            f"{late} row(s) dated after the as-of date {as_of} (latest {out[date_col].max()!r})",
+        )
     return out
 
 

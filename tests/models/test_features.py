@@ -16,21 +16,28 @@ END = dt.date(2026, 3, 31)
 def _fleet(n: int = 20, days: int = 90, seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
     rng = np.random.default_rng(seed)
     dates = [END - dt.timedelta(days=i) for i in range(days)]
-    tel = pl.DataFrame({
-        "device_id": np.repeat(np.arange(n), days),
-        "date": dates * n,
-        "battery_health_pct": rng.uniform(70, 100, n * days),
-        "battery_cycles": rng.integers(0, 500, n * days),
-        "storage_used_pct": rng.uniform(0, 100, n * days),
-        "crash_count": rng.poisson(0.3, n * days),
-        "kernel_panic_count": rng.poisson(0.05, n * days),
-        "thermal_event_count": rng.poisson(0.1, n * days),
-    }).with_columns(pl.col("date").cast(pl.Date))
-    dev = pl.DataFrame({
-        "device_id": np.arange(n), "platform": ["Apple"] * n, "model": ["X"] * n,
-        "enrolled_on": [dt.datetime(2025, 1, 1)] * n, "purchase_date": [dt.date(2024, 1, 1)] * n,
-        "warranty_end": [dt.date(2027, 1, 1)] * n,
-    })
+    tel = pl.DataFrame(
+        {
+            "device_id": np.repeat(np.arange(n), days),
+            "date": dates * n,
+            "battery_health_pct": rng.uniform(70, 100, n * days),
+            "battery_cycles": rng.integers(0, 500, n * days),
+            "storage_used_pct": rng.uniform(0, 100, n * days),
+            "crash_count": rng.poisson(0.3, n * days),
+            "kernel_panic_count": rng.poisson(0.05, n * days),
+            "thermal_event_count": rng.poisson(0.1, n * days),
+        }
+    ).with_columns(pl.col("date").cast(pl.Date))
+    dev = pl.DataFrame(
+        {
+            "device_id": np.arange(n),
+            "platform": ["Apple"] * n,
+            "model": ["X"] * n,
+            "enrolled_on": [dt.datetime(2025, 1, 1)] * n,
+            "purchase_date": [dt.date(2024, 1, 1)] * n,
+            "warranty_end": [dt.date(2027, 1, 1)] * n,
+        }
+    )
     return dev, tel
 
 
@@ -70,11 +77,32 @@ def test_slope_and_level_recover_a_linear_trend_with_missing_days() -> None:
 def test_device_without_telemetry_gets_nulls_and_unenrolled_devices_are_skipped() -> None:
     dev, tel = _fleet(n=3)
     dev = dev.with_columns(
-        pl.when(pl.col("device_id") == 2).then(pl.lit(dt.datetime(2030, 1, 1)))
-        .otherwise(pl.col("enrolled_on")).alias("enrolled_on")
+        pl.when(pl.col("device_id") == 2)
+        .then(pl.lit(dt.datetime(2030, 1, 1)))
+        .otherwise(pl.col("enrolled_on"))
+        .alias("enrolled_on")
     )
     f = health_features(dev, tel.filter(pl.col("device_id") != 1), [END])
     assert sorted(f["device_id"].to_list()) == [0, 1]
     row = f.filter(pl.col("device_id") == 1).row(0, named=True)
     assert row["obs_days_30"] == 0.0 and row["battery_health_pct_mean_30"] is None
     assert "age_days" in feature_columns(f) and "model" not in feature_columns(f)
+
+
+def test_rolling_path_agrees_with_grouped_path() -> None:
+    from models.features import telemetry_features
+
+    _dev, tel = _fleet(n=15, days=80, seed=3)
+    tel = tel.sample(fraction=0.8, seed=4).with_columns(  # missing days and missing values
+        pl.when(pl.col("device_id") == 3)
+        .then(None)
+        .otherwise(pl.col("battery_health_pct"))
+        .alias("battery_health_pct")
+    )
+    dates = [END - dt.timedelta(days=k) for k in (0, 1, 9, 20, 33)]
+    rolled = telemetry_features(tel, dates).sort("device_id", "as_of")
+    grouped = pl.concat([telemetry_features(tel, [d]) for d in dates]).sort("device_id", "as_of")
+    assert rolled.columns == grouped.columns and rolled.height == grouped.height
+    for col in rolled.columns[2:]:
+        a, b = rolled[col].to_numpy().astype(float), grouped[col].to_numpy().astype(float)
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6, err_msg=col)

@@ -62,11 +62,14 @@ def test_rows_after_as_of_are_rejected() -> None:
 
 
 def test_enum_and_null_checks() -> None:
-    threats = pl.DataFrame({"device_id": [1], "date": [dt.date(2026, 1, 1)], "edr_risk_score": [1.5],
-                            "source": ["edr"]})
+    threats = pl.DataFrame(
+        {"device_id": [1], "date": [dt.date(2026, 1, 1)], "edr_risk_score": [1.5], "source": ["edr"]}
+    )
     with pytest.raises(ContractError, match=r"threat_signals\.edr_risk_score"):
         validate_table("threat_signals", threats)
-    failures = pl.DataFrame({"device_id": [None, 2], "failed_on": [dt.date(2026, 1, 1)] * 2,
-                             "component": ["battery", "storage"]}, schema_overrides={"device_id": pl.Int64})
+    failures = pl.DataFrame(
+        {"device_id": [None, 2], "failed_on": [dt.date(2026, 1, 1)] * 2, "component": ["battery", "storage"]},
+        schema_overrides={"device_id": pl.Int64},
+    )
     with pytest.raises(ContractError, match=r"failures\.device_id: 1 null"):
         validate_table("failures", failures)

@@ -1,0 +1,132 @@
+"""`ws1ai models ...`: train, evaluate and score the models on a directory of contract parquet files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from models import pipeline
+from models.plots import plot_evaluation
+from models.registry import IncompatibleModelError
+from models.schemas import ContractError
+
+__all__ = ["models_app"]
+
+models_app = typer.Typer(
+    help="Train, evaluate and score the ML models (health, risk, usage, bundles).", no_args_is_help=True
+)
+_err = Console(stderr=True)
+
+
+class Name(StrEnum):
+    health = "health"
+    risk = "risk"
+    usage = "usage"
+    bundles = "bundles"
+
+
+DataOpt = Annotated[Path, typer.Option("--data", help="directory of <table>.parquet contract files")]
+ModelOpt = Annotated[Path, typer.Option("--model", help="model file written by `train` (sidecar beside it)")]
+
+# Steps each trainer reports, so the bar has a meaningful length (extra messages just advance it).
+_STEPS = {"health": 7, "risk": 3, "usage": 5, "bundles": 3}
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    _err.print(f"[red]error:[/red] {exc}")
+    return typer.Exit(code=2)
+
+
+@models_app.command()
+def train(
+    name: Name,
+    data: DataOpt,
+    out: Annotated[Path, typer.Option("--out", help="where to write the model (and <out>.json)")],
+    seed: Annotated[int, typer.Option(help="random seed (same seed + data = same model)")] = 0,
+    horizon_days: Annotated[int, typer.Option(help="health: failure horizon")] = 14,
+    cost_miss: Annotated[float, typer.Option(help="health: cost of a missed failure")] = 20.0,
+    cost_false_alarm: Annotated[float, typer.Option(help="health: cost of an unneeded check")] = 1.0,
+    weekly_review_budget: Annotated[
+        int | None, typer.Option(help="health: alerts a week; overrides the cost threshold")
+    ] = None,
+) -> None:
+    """Fit a model on DIR and save it with its JSON sidecar."""
+    opts: dict[str, Any] = {
+        "seed": seed,
+        "horizon_days": horizon_days,
+        "cost_miss": cost_miss,
+        "cost_false_alarm": cost_false_alarm,
+        "weekly_review_budget": weekly_review_budget,
+    }
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=_err, transient=False) as bar:
+            task = bar.add_task(f"training {name.value}", total=_STEPS[name.value])
+
+            def step(msg: str) -> None:
+                bar.update(task, advance=1, description=f"{name.value}: {msg}")
+
+            card = pipeline.train(name.value, data, out, opts, progress=step)
+            bar.update(task, completed=_STEPS[name.value], description=f"{name.value}: done")
+    except (ContractError, ValueError, FileNotFoundError) as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"saved {out} ({card.model_version})")
+
+
+@models_app.command()
+def evaluate(
+    name: Name,
+    data: DataOpt,
+    model: ModelOpt,
+    as_json: Annotated[bool, typer.Option("--json", help="print the metrics as JSON")] = False,
+    report: Annotated[
+        Path | None,
+        typer.Option(help="metrics JSON path (default <model>.eval.json); the PNG goes beside it"),
+    ] = None,
+) -> None:
+    """Metrics on data the model did not train on (later days of the same fleet, or another fleet)."""
+    try:
+        metrics, scored = pipeline.evaluate(name.value, data, model)
+    except (ContractError, IncompatibleModelError, ValueError, FileNotFoundError) as exc:
+        raise _fail(exc) from exc
+    report = report or model.with_name(model.name + ".eval.json")
+    png = report.with_suffix(".png")
+    metrics["plot"] = str(plot_evaluation(name.value, metrics, scored, png))
+    text = json.dumps(metrics, indent=2, default=str)
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(text + "\n")
+    if as_json:
+        typer.echo(text)
+    else:
+        flat = {k: v for k, v in metrics.items() if isinstance(v, int | float | str) or v is None}
+        for key, value in flat.items():
+            typer.echo(f"{key:32} {value:.4f}" if isinstance(value, float) else f"{key:32} {value}")
+        typer.echo(f"report: {report}  plot: {png}")
+
+
+@models_app.command()
+def score(
+    name: Name,
+    data: DataOpt,
+    model: ModelOpt,
+    out: Annotated[Path, typer.Option("--out", help="output parquet file")],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="YYYY-MM-DD; only rows dated on or before it are used")
+    ] = None,
+) -> None:
+    """Score DIR as of a date (default: the last date in the data) and write a parquet file."""
+    try:
+        when = dt.date.fromisoformat(as_of) if as_of else None
+        frame = pipeline.score(name.value, data, model, when)
+    except (ContractError, IncompatibleModelError, ValueError, FileNotFoundError) as exc:
+        raise _fail(exc) from exc
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frame.write_parquet(out)
+    typer.echo(f"wrote {frame.height} rows to {out}")

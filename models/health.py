@@ -1,0 +1,286 @@
+"""Failure within a horizon (default 14 days) and the likely component, from daily telemetry.
+
+Training builds labelled snapshots at many as-of dates: every few days for the whole fleet, and every day in
+the horizon before each failure (failures are rare, so their snapshots are the scarce signal). Negatives are
+subsampled and re-weighted by the inverse sampling rate, which handles the imbalance without distorting
+the probabilities. Validation is a time split: training snapshots have their whole label window before
+the split date, validation snapshots start after it. The alert threshold minimises expected cost (a missed
+failure vs an unnecessary replacement) or fits a weekly review budget, on the validation period.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+from models.features import MAX_WINDOW, MIN_HISTORY, feature_columns, health_features
+from models.metrics import choose_threshold
+
+__all__ = [
+    "HealthConfig",
+    "HealthModel",
+    "days_span",
+    "label_snapshots",
+    "predict_proba",
+    "score_health",
+    "snapshots",
+    "train_health",
+]
+
+COMPONENTS = ("battery", "storage", "logic_board")
+Progress = Callable[[str], None]
+
+
+@dataclass
+class HealthConfig:
+    horizon_days: int = 14
+    snapshot_every_days: int = 3
+    valid_fraction: float = 0.25
+    neg_per_pos: float = 40.0
+    cost_miss: float = 20.0  # a failure nobody saw coming: downtime, lost work, rush shipping
+    cost_false_alarm: float = 1.0  # a technician looks at a healthy device
+    weekly_review_budget: int | None = None  # if set, threshold = this many alerts per weekly review
+    max_iter: int = 150
+    seed: int = 0
+
+
+@dataclass
+class HealthModel:
+    failure: HistGradientBoostingClassifier
+    component: HistGradientBoostingClassifier | None
+    features: list[str]
+    base_rates: dict[str, dict[str, float]]
+    threshold: float
+    config: HealthConfig
+    default_component: str = "battery"
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    def params(self) -> dict[str, Any]:
+        """Everything except the estimators, for the JSON sidecar."""
+        return {
+            "base_rates": self.base_rates,
+            "threshold": self.threshold,
+            "config": asdict(self.config),
+            "default_component": self.default_component,
+        }
+
+    def estimators(self) -> dict[str, Any]:
+        return {"failure": self.failure, "component": self.component}
+
+    @classmethod
+    def restore(cls, estimators: dict[str, Any], features: list[str], params: dict[str, Any]) -> HealthModel:
+        return cls(
+            estimators["failure"],
+            estimators.get("component"),
+            list(features),
+            params["base_rates"],
+            float(params["threshold"]),
+            HealthConfig(**params["config"]),
+            params["default_component"],
+        )
+
+
+def days_span(telemetry: pl.DataFrame) -> tuple[dt.date, dt.date]:
+    lo, hi = telemetry["date"].min(), telemetry["date"].max()
+    if not isinstance(lo, dt.date) or not isinstance(hi, dt.date):
+        raise ValueError("telemetry is empty: nothing to learn from")
+    return lo, hi
+
+
+def label_snapshots(snaps: pl.DataFrame, failures: pl.DataFrame, horizon: int) -> pl.DataFrame:
+    """Add `label` (first failure after as_of within the horizon), `component`, `days_to_failure`.
+
+    Device-dates within 30 days after a failure are dropped: the device is in repair, not in service.
+    """
+    f = failures.select("device_id", "failed_on", "component").sort("failed_on")
+    keys = snaps.select("device_id", "as_of").unique()
+    pairs = keys.join(f, on="device_id", how="inner")
+    nxt = (
+        pairs.filter(pl.col("failed_on") > pl.col("as_of"))
+        .group_by("device_id", "as_of")
+        .agg(pl.col("failed_on").min().alias("next_fail"), pl.col("component").sort_by("failed_on").first())
+    )
+    recent = (
+        pairs.filter(
+            (pl.col("failed_on") <= pl.col("as_of"))
+            & (pl.col("failed_on") > pl.col("as_of") - dt.timedelta(days=30))
+        )
+        .select("device_id", "as_of")
+        .unique()
+    )
+    out = snaps.join(recent, on=["device_id", "as_of"], how="anti").join(
+        nxt, on=["device_id", "as_of"], how="left"
+    )
+    dtf = (pl.col("next_fail") - pl.col("as_of")).dt.total_days()
+    return out.with_columns(
+        dtf.alias("days_to_failure"), (dtf.is_not_null() & (dtf <= horizon)).cast(pl.Int8).alias("label")
+    ).drop("next_fail")
+
+
+def snapshots(
+    tables: dict[str, pl.DataFrame],
+    as_of_dates: Sequence[dt.date],
+    horizon: int,
+    dense_positives: bool = True,
+) -> pl.DataFrame:
+    """Labelled feature snapshots; `dense_positives` adds every day of the horizon before each failure."""
+    dev, tel, fail = tables["devices"], tables["telemetry"], tables["failures"]
+    snaps = health_features(dev, tel, as_of_dates)
+    if dense_positives and fail.height and as_of_dates:
+        lo, hi = min(as_of_dates), max(as_of_dates)
+        days = [lo + dt.timedelta(days=k) for k in range((hi - lo).days + 1)]
+        ids = fail["device_id"].unique().to_list()
+        extra = health_features(
+            dev.filter(pl.col("device_id").is_in(ids)), tel.filter(pl.col("device_id").is_in(ids)), days
+        )
+        near = (
+            extra.join(fail.select("device_id", "failed_on"), on="device_id")
+            .filter(
+                (pl.col("failed_on") > pl.col("as_of"))
+                & (pl.col("failed_on") <= pl.col("as_of") + dt.timedelta(days=horizon))
+            )
+            .drop("failed_on")
+            .unique(["device_id", "as_of"])
+        )
+        snaps = pl.concat([snaps, near.select(snaps.columns)]).unique(
+            ["device_id", "as_of"], keep="first", maintain_order=True
+        )
+    # Group-bys return rows in any order; sampling below must see a fixed order to be reproducible.
+    return label_snapshots(snaps, fail, horizon).sort("device_id", "as_of")
+
+
+def _fit_base_rates(train: pl.DataFrame, weight: str, prior_n: float = 400.0) -> dict[str, dict[str, float]]:
+    """Smoothed failure rates per platform and per model (model shrinks to its platform, platform to all)."""
+    tot = float((train["label"] * train[weight]).sum()) / max(float(train[weight].sum()), 1e-9)
+    plat = train.group_by("platform").agg(
+        (pl.col("label") * pl.col(weight)).sum().alias("p"), pl.col(weight).sum().alias("n")
+    )
+    p_rates = {
+        r["platform"]: (r["p"] + prior_n * tot) / (r["n"] + prior_n) for r in plat.iter_rows(named=True)
+    }
+    mod = train.group_by("platform", "model").agg(
+        (pl.col("label") * pl.col(weight)).sum().alias("p"), pl.col(weight).sum().alias("n")
+    )
+    m_rates = {
+        f"{r['platform']}|{r['model']}": (r["p"] + prior_n * p_rates.get(r["platform"], tot))
+        / (r["n"] + prior_n)
+        for r in mod.iter_rows(named=True)
+    }
+    return {"_all": {"_all": tot}, "platform": p_rates, "model": m_rates}
+
+
+def _with_base_rates(frame: pl.DataFrame, rates: dict[str, dict[str, float]]) -> pl.DataFrame:
+    tot = rates["_all"]["_all"]
+    plat = pl.col("platform").replace_strict(rates["platform"], default=None, return_dtype=pl.Float64)
+    key = pl.concat_str(pl.col("platform"), pl.lit("|"), pl.col("model").fill_null(""))
+    mod = key.replace_strict(rates["model"], default=None, return_dtype=pl.Float64)
+    # Unseen models (another fleet) fall back to their platform, unseen platforms to the fleet rate.
+    return frame.with_columns(
+        pl.coalesce(plat, pl.lit(tot)).alias("platform_base_rate"),
+        pl.coalesce(mod, plat, pl.lit(tot)).alias("model_base_rate"),
+    )
+
+
+def _matrix(frame: pl.DataFrame, features: list[str]) -> np.ndarray[Any, np.dtype[np.float64]]:
+    return frame.select([pl.col(c).cast(pl.Float64) for c in features]).to_numpy()
+
+
+def _hgb(cfg: HealthConfig) -> HistGradientBoostingClassifier:
+    return HistGradientBoostingClassifier(
+        learning_rate=0.05,
+        max_iter=cfg.max_iter,
+        max_leaf_nodes=15,
+        min_samples_leaf=40,
+        l2_regularization=1.0,
+        early_stopping=False,
+        random_state=cfg.seed,
+    )
+
+
+def train_health(
+    tables: dict[str, pl.DataFrame], cfg: HealthConfig | None = None, progress: Progress | None = None
+) -> tuple[HealthModel, pl.DataFrame]:
+    """Fit on the early period, pick the threshold on the later one; returns model and validation scores."""
+    cfg = cfg or HealthConfig()
+    say = progress or (lambda _msg: None)
+    lo, hi = days_span(tables["telemetry"])
+    first, last = lo + dt.timedelta(days=MIN_HISTORY - 1), hi - dt.timedelta(days=cfg.horizon_days)
+    if last <= first:
+        raise ValueError(
+            f"need at least {MIN_HISTORY + cfg.horizon_days + 1} days of telemetry, have {(hi - lo).days + 1}"
+        )
+    dates = [first + dt.timedelta(days=k) for k in range(0, (last - first).days + 1, cfg.snapshot_every_days)]
+    say(f"features for {len(dates)} as-of dates")
+    snaps = snapshots(tables, dates, cfg.horizon_days)
+    split = first + dt.timedelta(days=int((last - first).days * (1 - cfg.valid_fraction)))
+    train = snaps.filter(pl.col("as_of") + dt.timedelta(days=cfg.horizon_days) <= split)
+    valid = snaps.filter(pl.col("as_of") > split)
+    if int(train["label"].sum()) < 3:
+        raise ValueError(
+            f"only {int(train['label'].sum())} failure snapshots before {split}: need more history"
+        )
+    say(f"{train.height} training snapshots ({int(train['label'].sum())} positive), split at {split}")
+    rng = np.random.default_rng(cfg.seed)
+    pos, neg = train.filter(pl.col("label") == 1), train.filter(pl.col("label") == 0)
+    rate = min(1.0, cfg.neg_per_pos * pos.height / max(neg.height, 1))
+    neg = neg.filter(pl.Series(rng.random(neg.height) < rate))
+    train = pl.concat([pos.with_columns(w=pl.lit(1.0)), neg.with_columns(w=pl.lit(1.0 / rate))])
+    rates = _fit_base_rates(train, "w")
+    train = _with_base_rates(train, rates)
+    feats = feature_columns(train.drop("label", "days_to_failure", "w"))
+    say(f"fitting failure model on {train.height} rows x {len(feats)} features")
+    clf = _hgb(cfg).fit(_matrix(train, feats), train["label"].to_numpy(), sample_weight=train["w"].to_numpy())
+    comp_clf, default = None, "battery"
+    pos = train.filter(pl.col("label") == 1)
+    counts = pos["component"].value_counts(sort=True)
+    if counts.height:
+        default = str(counts["component"][0])
+    if counts.height > 1:
+        say("fitting component model")
+        comp_clf = _hgb(cfg).fit(_matrix(pos, feats), pos["component"].to_numpy())
+    model = HealthModel(clf, comp_clf, feats, rates, 0.5, cfg, default)
+    say(f"choosing threshold on {valid.height} validation snapshots")
+    scored = valid.with_columns(score=pl.Series(predict_proba(model, valid)))
+    model.threshold = choose_threshold(scored, cfg.cost_miss, cfg.cost_false_alarm, cfg.weekly_review_budget)
+    model.metrics["training_window"] = [str(first), str(split)]
+    model.metrics["validation_window"] = [str(split + dt.timedelta(days=1)), str(last)]
+    return model, scored
+
+
+def predict_proba(model: HealthModel, frame: pl.DataFrame) -> np.ndarray[Any, np.dtype[np.float64]]:
+    if frame.height == 0:
+        return np.zeros(0)
+    x = _matrix(_with_base_rates(frame, model.base_rates), model.features)
+    proba: np.ndarray[Any, np.dtype[np.float64]] = model.failure.predict_proba(x)[:, 1]
+    return proba
+
+
+def score_health(
+    model: HealthModel, devices: pl.DataFrame, telemetry: pl.DataFrame, as_of: dt.date, version: str
+) -> pl.DataFrame:
+    """The contract's scoring output for every enrolled device, using only rows dated on or before `as_of`."""
+    tel = telemetry.filter(
+        (pl.col("date") <= as_of) & (pl.col("date") > as_of - dt.timedelta(days=MAX_WINDOW))
+    )
+    feats = health_features(devices, tel, [as_of])
+    proba = predict_proba(model, feats)
+    if model.component is not None and feats.height:
+        x = _matrix(_with_base_rates(feats, model.base_rates), model.features)
+        comp = model.component.predict(x).astype(str)
+    else:
+        comp = np.full(feats.height, model.default_component)
+    return pl.DataFrame(
+        {
+            "device_id": feats["device_id"],
+            "failure_probability": pl.Series(proba, dtype=pl.Float64),
+            "likely_component": pl.Series(comp, dtype=pl.String),
+            "horizon_days": pl.Series([model.config.horizon_days] * feats.height, dtype=pl.Int64),
+            "model_version": pl.Series([version] * feats.height, dtype=pl.String),
+        }
+    ).sort("device_id")

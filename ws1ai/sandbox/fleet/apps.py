@@ -34,6 +34,9 @@ _CORE_MIX = np.array([0.07, 0.52, 0.15, 0.07, 0.05, 0.02, 0.06, 0.03, 0.03])
 _CHANCE_MIX = np.array([0.44, 0.08, 0.10, 0.08, 0.06, 0.03, 0.14, 0.04, 0.03])
 _SEASONAL_MIX = np.array([0.12, 0.02, 0.03, 0.08, 0.45, 0.15, 0.05, 0.05, 0.05])
 _FIRST_APP_ID = 3001
+_MODEL_PLATFORM = np.array([m.platform for m in MODELS], dtype=object)
+_MODEL_RUGGED = np.array([m.form == "rugged" for m in MODELS])
+_SEASONAL = np.array([a.seasonal for a in APP_CATALOG])
 
 
 def app_table(rng: np.random.Generator) -> pl.DataFrame:
@@ -72,8 +75,8 @@ def simulate_installs(
     rng: np.random.Generator, apps: pl.DataFrame, dev: Devices, slot: IntArray, life: Lifecycle, end_day: int,
 ) -> pl.DataFrame:
     """Returns device row index, app_id, installed day, pattern code and its parameters (internal columns)."""
-    platforms = np.array([MODELS[m].platform for m in dev.model], dtype=object)
-    rugged = np.array([MODELS[m].form == "rugged" for m in dev.model])
+    platforms = _MODEL_PLATFORM[dev.model]
+    rugged = _MODEL_RUGGED[dev.model]
     spec_of = apps["_spec"].to_numpy()
     app_ids = apps["app_id"].to_numpy()
     app_plat = apps["platform"].to_numpy()
@@ -108,7 +111,7 @@ def simulate_installs(
     installed[fresh] = end_day - rng.integers(0, 21, fresh.sum())
     installed = np.clip(installed, enroll, last_ok)
 
-    seasonal = np.array([APP_CATALOG[s].seasonal for s in inst["_spec"].to_numpy()], dtype=bool)
+    seasonal = _SEASONAL[inst["_spec"].to_numpy()]
     core = inst["p"].to_numpy() >= 0.45
     mix = np.where(seasonal[:, None], _SEASONAL_MIX, np.where(core[:, None], _CORE_MIX, _CHANCE_MIX))
     cdf = np.cumsum(mix / mix.sum(axis=1, keepdims=True), axis=1)
@@ -153,7 +156,7 @@ def simulate_usage(
     if not frames:
         return pl.DataFrame(schema={"device_id": pl.Int64, "app_id": pl.Int64, "date": pl.Date,
                                     "minutes_used": pl.Float64})
-    return pl.concat(frames).sort("device_id", "app_id", "date")
+    return pl.concat(frames, rechunk=False)  # sorted: installs come in (device_id, app_id) order
 
 
 def _usage_block(

@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from ws1ai.sandbox.fleet._ids import serial_numbers, uuid4s
 from ws1ai.sandbox.fleet._time import day_number, days_to_series, rng_for
 from ws1ai.sandbox.fleet.apps import app_table, simulate_installs, simulate_usage
 from ws1ai.sandbox.fleet.catalog import MIN_COMPLIANT_LAG, MODELS, OS_VERSIONS, SITES
@@ -77,13 +78,15 @@ def generate_fleet(
     apps = app_table(rng_for(seed, 9))
     slot = people.uem_slot[dev.holder]
     inst = simulate_installs(rng_for(seed, 10), apps, dev, slot, life, end_day)
+    inst = inst.with_columns(pl.Series("device_id", device_ids[inst["row"].to_numpy()]))
+    inst = inst.sort("device_id", "app_id")  # usage is generated in this order, so it comes out sorted
     usage = simulate_usage(seed, inst, life, start_day, days, end_day, device_ids,
                            tick("app usage", inst.height))
     installs = pl.DataFrame({
-        "device_id": device_ids[inst["row"].to_numpy()],
+        "device_id": inst["device_id"],
         "app_id": inst["app_id"].cast(pl.Int64),
         "installed_on": days_to_series("installed_on", inst["installed_day"].to_numpy()),
-    }).sort("device_id", "app_id")
+    })
 
     profiles = profile_table()
     location_of = {s.location_group_id: s.name for s in SITES}
@@ -196,15 +199,8 @@ def _devices_frame(
     warranty = np.where(extended, warranty + 365 * rng.integers(1, 3, n), warranty)
     enrol_secs = rng.integers(7 * 3600, 19 * 3600, n)
     seen_secs = rng.integers(0, 86_400, n)
-    hi = rng.integers(0, 2**63 - 1, n, dtype=np.int64)
-    lo = rng.integers(0, 2**63 - 1, n, dtype=np.int64)
-    uuids = [f"{a:016x}{b:016x}" for a, b in zip(hi.tolist(), lo.tolist(), strict=True)]
-    uuids = [f"{u[:8]}-{u[8:12]}-4{u[13:16]}-{'89ab'[int(u[16], 16) % 4]}{u[17:20]}-{u[20:32]}"
-             for u in uuids]
-    alphabet = np.array(list("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"))
-    raw = alphabet[rng.integers(0, len(alphabet), (n, 14))]
-    serials = [m.serial_prefix + "".join(r[: m.serial_len - len(m.serial_prefix)]) for m, r in zip(model, raw,
-                                                                                                 strict=True)]
+    uuids = uuid4s(rng, n)
+    serials = serial_numbers(rng, dev.model)
     emails = emp["email"].to_numpy()[holder_rows]
     return pl.DataFrame({
         "_row": np.arange(n, dtype=np.int64),

@@ -135,3 +135,15 @@ def test_request_counts_per_route(client: httpx.Client) -> None:
     client.get(SEARCH)
     counts = client.get("/_sandbox/requests").json()
     assert counts["by_route"]["GET /api/mdm/devices/search"] == 2
+
+
+def test_quota_headers_on_errors_and_other_apis_too(client: httpx.Client) -> None:
+    for r in (
+        client.get(SEARCH, headers={"aw-tenant-code": "bad"}),
+        client.get("/api/mdm/nothing"),
+        client.get("/hris/employees"),
+        client.post("/connect/token", data={}),
+    ):
+        assert {"x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "x-correlation-id"} <= set(
+            r.headers
+        ), r.url

@@ -226,3 +226,42 @@ def test_reset_and_seed(client: httpx.Client) -> None:
     assert client.post("/_sandbox/reset").status_code == 200
     assert _ledger(client) == []
     assert client.get(f"/api/mdm/devices/{dev['Id']['Value']}").json()["EnrollmentStatus"] == "Enrolled"
+
+
+def test_user_update_moves_devices_between_smart_groups(client: httpx.Client, state) -> None:  # type: ignore[no-untyped-def]
+    dev = first_device(client)
+    rec = state.devices[dev["Id"]["Value"]]
+    target = next(
+        sg
+        for sg in state.smart_groups.values()
+        if sg["departments"] and sg["departments"][0] != rec.department
+    )
+    user = client.get("/api/system/users/search", params={"email": dev["UserEmailAddress"]}).json()["Users"][
+        0
+    ]
+    assert (user["Group"], user["CustomAttribute1"], user["CustomAttribute2"]) == (
+        rec.department,
+        rec.department,
+        rec.role,
+    )
+    body = {"Group": target["departments"][0], "CustomAttribute2": (target["roles"] or [rec.role])[0]}
+    assert client.post(f"/api/system/users/{user['Id']['Value']}/update", json=body).status_code == 204
+    members = client.get(f"/api/mdm/smartgroups/{target['id']}/devices").json()["Devices"]
+    assert str(rec.id) in [d["Id"] for d in members]
+
+
+def test_change_organization_group(client: httpx.Client) -> None:
+    dev = first_device(client)
+    groups = client.get("/api/system/groups/search").json()["LocationGroups"]
+    other = next(
+        g for g in groups if g["LgLevel"] == 2 and g["Id"]["Value"] != dev["LocationGroupId"]["Id"]["Value"]
+    )
+    r = client.put(
+        f"/api/mdm/devices/{dev['Id']['Value']}/commands/changeorganizationgroup/{other['Id']['Value']}"
+    )
+    assert r.status_code == 204
+    moved = client.get(f"/api/mdm/devices/{dev['Id']['Value']}").json()
+    assert (
+        moved["LocationGroupId"]["Id"]["Value"] == other["Id"]["Value"]
+        and moved["LocationGroupName"] == other["Name"]
+    )

@@ -99,24 +99,20 @@ class TenantMiddleware:
         if kind in ("uem", "reports"):
             extra += [(b"x-api-version", f"v{version}".encode()), (b"api-supported-versions", b"1, 2, 3, 4")]
 
-        def add_quota_headers() -> None:
-            with state.lock:
-                window = gate.quota(TENANT_KEY, state.epoch())
-                extra.extend(
-                    [
-                        (b"x-ratelimit-limit", str(window.limit).encode()),
-                        (b"x-ratelimit-remaining", str(window.remaining).encode()),
-                        (b"x-ratelimit-reset", str(int(window.reset_at)).encode()),
-                    ]
-                )
-
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status = int(message["status"])
                 with state.lock:
                     gate.status_counts[status] += 1
+                    # Every response carries the daily-quota headers, read after this call was counted.
+                    window = gate.quota(TENANT_KEY, state.epoch())
+                    quota = [
+                        (b"x-ratelimit-limit", str(window.limit).encode()),
+                        (b"x-ratelimit-remaining", str(window.remaining).encode()),
+                        (b"x-ratelimit-reset", str(int(window.reset_at)).encode()),
+                    ]
                 message = dict(message)
-                message["headers"] = [*message.get("headers", []), *extra]
+                message["headers"] = [*message.get("headers", []), *extra, *quota]
             await send(message)
 
         async def respond(response: Response) -> None:
@@ -137,7 +133,6 @@ class TenantMiddleware:
                 await _drop(send)
                 return
             elif fault.kind == "429":
-                add_quota_headers()
                 with state.lock:
                     gate.throttled += 1
                 await respond(
@@ -189,7 +184,6 @@ class TenantMiddleware:
                 else:
                     window.used += 1
                     rejection = None
-            add_quota_headers()
             if rejection is not None:
                 await respond(error_response(rejection))
                 return

@@ -94,6 +94,7 @@ class SandboxState:
         self._by_uuid: dict[str, int] = {}
         self._by_serial: dict[str, int] = {}
         self._by_udid: dict[str, int] | None = None
+        self._by_email: dict[str, list[int]] | None = None
         self._search_cache: OrderedDict[tuple[Any, ...], list[int]] = OrderedDict()
         self._pending: list[tuple[float, int, int, str]] = []
         self._pending_seq = 0
@@ -270,6 +271,7 @@ class SandboxState:
         self._by_serial.pop(rec.serial.lower(), None)
         if self._by_udid is not None:
             self._by_udid.pop(udid(device_id), None)
+        self._by_email = None
         for tag in self.tags.values():
             tag["devices"].pop(device_id, None)
         self.touch()
@@ -284,6 +286,14 @@ class SandboxState:
         else:
             self._search_cache.move_to_end(key)
         return hit
+
+    def devices_of_user(self, email: str) -> list[DeviceRecord]:
+        if self._by_email is None:
+            index: dict[str, list[int]] = {}
+            for rec in self.devices.values():
+                index.setdefault(rec.user_email.lower(), []).append(rec.id)
+            self._by_email = index
+        return [self.devices[i] for i in self._by_email.get(email.lower(), []) if i in self.devices]
 
     def user_id_for(self, email: str) -> int:
         return self._user_by_email.get(email.lower(), 0)

@@ -32,6 +32,7 @@ EVENT_TOGGLES = {
     "Device Wipe": "Wipe",
     "Device Wipe Completed": "Wipe",
     "Device Delete": "Delete",
+    "Device Organization Group Changed": "DeviceAttributes",  # real string (ref §9)
     "Device Lock": "DeviceAttributes",  # sandbox extra; enabled by any DeviceAttributes toggle
 }
 _OWNERSHIP = {"C": "CorporateDedicated", "E": "EmployeeOwned", "S": "CorporateShared"}

@@ -207,3 +207,20 @@ async def device_message(ident: str, kind: str, request: Request) -> Response:
         _deliver(state, rec, kind, body)
         state.record(ctx(request), f"Message.{kind}", [rec.id], body)
     return accepted()
+
+
+@router.put("/api/mdm/devices/{device_id}/commands/changeorganizationgroup/{og_id}")
+def change_organization_group(device_id: int, og_id: int, request: Request) -> Response:
+    state = st(request)
+    with state.lock:
+        rec = state.device(device_id)
+        if og_id not in state.org_groups:
+            raise ApiError.not_found("Organization group")
+        rec.lgid = og_id
+        state.touch()
+        log_event(state, rec, f"Organization group changed to {state.org_groups[og_id]['name']}", "Notice")
+        state.emit(rec, "Device Organization Group Changed")
+        state.record(
+            ctx(request), "Command.ChangeOrganizationGroup", [rec.id], {"OrganizationGroupId": og_id}
+        )
+    return Response(status_code=204)

@@ -21,8 +21,17 @@ router = APIRouter()
 
 
 # --- users ----------------------------------------------------------------------------------------------
+def _uem_view(state: SandboxState, u: dict[str, Any]) -> tuple[str, str]:
+    """Department and role as UEM knows them (from the user's devices; they lag the HRIS for movers)."""
+    devices = state.devices_of_user(str(u["email"]))
+    if devices:
+        return devices[0].department, devices[0].role
+    return str(u.get("department") or ""), str(u.get("job_role") or "")
+
+
 def _user_v1(state: SandboxState, u: dict[str, Any], counts: Counter[str]) -> dict[str, Any]:
     og = state.org_groups.get(u["lgid"], state.org_groups[CUSTOMER_OG_ID])
+    department, job_role = _uem_view(state, u)
     return {
         "UserName": u["username"],
         "FirstName": u["first"],
@@ -35,14 +44,14 @@ def _user_v1(state: SandboxState, u: dict[str, Any], counts: Counter[str]) -> di
         "MobileNumber": "",
         "MessageType": 0,
         "EmailUserName": u["email"],
-        "Group": u.get("department") or "",
+        "Group": department,
         "LocationGroupId": str(og["id"]),
         "OrganizationGroupUuid": og["uuid"],
         "Role": u["role"],
         "EnrolledDevicesCount": str(counts.get(str(u["email"]).lower(), 0)),
         "MessageTemplateId": 0,
-        "CustomAttribute1": "",
-        "CustomAttribute2": "",
+        "CustomAttribute1": department,  # sandbox convention: UEM's department and job role of the user
+        "CustomAttribute2": job_role,
         "CustomAttribute3": "",
         "CustomAttribute4": "",
         "CustomAttribute5": "",
@@ -103,7 +112,7 @@ def get_user(user_id: int, request: Request) -> Response:
         return json_response(_user_v1(state, _user(state, user_id), _device_counts(state)))
 
 
-def _apply_user(u: dict[str, Any], body: dict[str, Any]) -> None:
+def _apply_user(state: SandboxState, u: dict[str, Any], body: dict[str, Any]) -> None:
     for field, key in (
         ("UserName", "username"),
         ("FirstName", "first"),
@@ -112,9 +121,20 @@ def _apply_user(u: dict[str, Any], body: dict[str, Any]) -> None:
         ("Role", "role"),
         ("ExternalId", "external_id"),
         ("Group", "department"),
+        ("CustomAttribute1", "department"),
+        ("CustomAttribute2", "job_role"),
     ):
         if body.get(field) is not None:
             u[key] = str(body[field])
+    moved = [body.get(f) is not None for f in ("Group", "CustomAttribute1", "CustomAttribute2")]
+    if any(moved):
+        # A mover fixed in UEM: the user's devices take the new department/role (smart groups follow).
+        for rec in state.devices_of_user(str(u["email"])):
+            if moved[0] or moved[1]:
+                rec.department = str(u["department"])
+            if moved[2]:
+                rec.role = str(u["job_role"])
+        state.touch()
     if body.get("SecurityType") is not None:
         u["security_type"] = int(body["SecurityType"])
     if body.get("Status") is not None:
@@ -149,7 +169,7 @@ async def add_user(request: Request) -> Response:
             "security_type": 2,
             "external_id": None,
         }
-        _apply_user(u, body)
+        _apply_user(state, u, body)
         state.users[user_id] = u
         state.record(
             ctx(request),
@@ -168,7 +188,7 @@ async def update_user(user_id: int, request: Request) -> Response:
         raise ApiError.bad_request("A User body is required.")
     state = st(request)
     with state.lock:
-        _apply_user(_user(state, user_id), body)
+        _apply_user(state, _user(state, user_id), body)
         state.record(
             ctx(request),
             "User.Update",

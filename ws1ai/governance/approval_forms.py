@@ -1,0 +1,206 @@
+"""The approval form and request: `ApprovalInput` (the typed RunInput the UI renders), the saved
+`ApprovalRequest` that `ws1ai approvals list` reads, the markdown description, and flow-run-input plumbing."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from prefect.input import RunInput
+from pydantic import BaseModel, Field, SecretStr
+
+from ws1ai.governance.actions import Action, RiskTier
+from ws1ai.governance.config import TimeoutOutcome
+
+__all__ = [
+    "REQUEST_KEY",
+    "TIMEOUT_APPROVER",
+    "ApprovalInput",
+    "ApprovalNotice",
+    "ApprovalOutcome",
+    "ApprovalRequest",
+    "ApprovalTimeout",
+    "Decision",
+    "Notifier",
+    "RequestItem",
+    "delete_input",
+    "emit_refused",
+    "log_notice",
+    "markdown",
+    "save_request",
+    "undo_hint",
+    "where_to_approve",
+]
+
+log = logging.getLogger("ws1ai.governance.approval")
+
+REQUEST_KEY = "ws1ai-approval-request"  # flow-run input that marks a run as waiting for ws1ai approval
+TIMEOUT_APPROVER = "ws1ai:timeout"
+
+
+class Decision(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
+class ApprovalInput(RunInput):
+    """The form. Defaults to reject, so a careless submit never approves anything."""
+
+    decision: Decision = Field(Decision.REJECT, description="decision for the whole batch")
+    approver: str = Field("", description="your approver id (as issued with your token)")
+    token: SecretStr = Field(description="your personal approver token")
+    decisions: dict[str, Decision] = Field(
+        default_factory=dict,
+        description="optional per action: correlation id (or unique prefix) → approve/reject",
+    )
+    comment: str = Field("", description="why (recorded in the audit trail)")
+
+
+class ApprovalTimeout(RuntimeError):
+    """Raised when the deadline passes and the configured outcome is `fail` (audited before raising)."""
+
+
+class RequestItem(BaseModel):
+    correlation_id: str
+    summary: str
+    tier: RiskTier
+    devices: int
+    approvals_required: int
+    approvals: list[str] = Field(default_factory=list)
+    rationale: str = ""
+    undo: str = ""
+
+
+class ApprovalRequest(BaseModel):
+    """Saved as flow-run input `REQUEST_KEY` while paused: what `ws1ai approvals list` shows."""
+
+    flow_run_id: str
+    title: str
+    pause_key: str
+    round: int
+    deadline: datetime
+    timeout_outcome: TimeoutOutcome
+    items: list[RequestItem]
+    note: str = ""
+
+
+class ApprovalNotice(BaseModel):
+    event: Literal["requested", "reminder", "timed_out"]
+    flow_run_id: str
+    title: str
+    deadline: datetime
+    pending: int
+    devices: int
+    message: str
+
+
+class ApprovalOutcome(BaseModel):
+    approved: list[Action] = Field(default_factory=list)
+    rejected: list[Action] = Field(default_factory=list)
+    approvers: dict[str, list[str]] = Field(default_factory=dict)
+    timed_out: bool = False
+    refused: int = 0
+
+
+Notifier = Callable[[ApprovalNotice], None]
+
+
+def undo_hint(action: Action) -> str:
+    inverse = action.inverse()
+    if inverse is None:
+        return f"irreversible: {action.irreversible_reason()}"
+    return f"`ws1ai rollback {action.correlation_id}` ({inverse.kind})"
+
+
+def markdown(req: ApprovalRequest) -> str:
+    devices = sum(i.devices for i in req.items)
+    lines = [
+        f"## ws1ai approval: {req.title}",
+        "",
+        f"**{len(req.items)} action(s) on {devices} device(s).** "
+        f"Deadline {req.deadline:%Y-%m-%d %H:%M:%S} UTC; "
+        f"if nobody decides by then: **{req.timeout_outcome}**.",
+        "",
+    ]
+    if req.note:
+        lines += [f"> {req.note}", ""]
+    lines += [
+        "| correlation id | what | devices | tier | approvals | why | undo |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for i in req.items[:50]:
+        got = f"{len(i.approvals)}/{i.approvals_required}" + (
+            f" ({', '.join(i.approvals)})" if i.approvals else ""
+        )
+        why = i.rationale.replace("|", "/").replace("\n", " ")[:200]
+        lines.append(
+            f"| `{i.correlation_id}` | {i.summary} | {i.devices} | {i.tier} | {got} | {why} | {i.undo} |"
+        )
+    if len(req.items) > 50:
+        lines.append(f"\n… and {len(req.items) - 50} more (see `ws1ai approvals list`).")
+    lines += [
+        "",
+        "Enter your approver id and personal token, choose **approve** or **reject** for the batch, and "
+        'optionally override single actions in `decisions` (`{"<correlation id>": "reject"}`). '
+        "Wipes need two different approvers. From a terminal: "
+        f"`ws1ai approvals approve {req.flow_run_id} --approver <id>`.",
+    ]
+    return "\n".join(lines)
+
+
+def where_to_approve(flow_run_id: str) -> str:
+    from prefect.settings import PREFECT_UI_URL
+
+    ui = PREFECT_UI_URL.value()
+    where = f"{ui}/runs/flow-run/{flow_run_id}" if ui else f"flow run {flow_run_id}"
+    return (
+        f"approve in the Prefect UI ({where}) or run `ws1ai approvals approve {flow_run_id} --approver <id>`"
+    )
+
+
+def log_notice(notice: ApprovalNotice) -> None:
+    log.warning(
+        "[%s] %s: %d action(s) on %d device(s) waiting until %s; %s",
+        notice.event,
+        notice.title,
+        notice.pending,
+        notice.devices,
+        notice.deadline.isoformat(),
+        notice.message,
+    )
+
+
+def save_request(flow_run_id: uuid.UUID, req: ApprovalRequest) -> None:
+    from prefect import get_client
+
+    delete_input(flow_run_id, REQUEST_KEY)
+    with get_client(sync_client=True) as client:
+        client.create_flow_run_input(flow_run_id, REQUEST_KEY, req.model_dump_json(), sender="ws1ai-gate")
+
+
+def delete_input(flow_run_id: uuid.UUID, key: str) -> None:
+    from prefect import get_client
+    from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.delete_flow_run_input(flow_run_id, key)
+        except ObjectNotFound:
+            pass
+        except PrefectHTTPStatusError as exc:  # this endpoint reports "not found" as a bare 404
+            if exc.response.status_code != 404:
+                raise
+
+
+def emit_refused(flow_run_id: uuid.UUID, claimed: str, reason: str) -> None:
+    from prefect.events import emit_event
+
+    emit_event(
+        event="ws1ai.approval.refused",
+        resource={"prefect.resource.id": f"prefect.flow-run.{flow_run_id}"},
+        payload={"claimed_approver": claimed, "reason": reason},
+    )

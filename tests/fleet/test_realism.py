@@ -7,7 +7,7 @@ from datetime import timedelta
 import polars as pl
 import pytest
 
-from ws1ai.sandbox.fleet import Fleet, failure_truth, generate_fleet
+from ws1ai.sandbox.fleet import Fleet, failure_truth, generate_fleet, security_truth
 from ws1ai.sandbox.fleet.catalog import MODELS
 
 DESKTOPS = [m.name for m in MODELS if not m.has_battery]
@@ -253,3 +253,25 @@ def test_failure_truth_matches_failures_and_has_silent_share(fleet: Fleet) -> No
     visible = truth.filter(pl.col("lead_days") > 0)
     assert visible["lead_days"].min() >= 2 and visible["lead_days"].max() <= 40  # type: ignore[operator]
     assert visible["lead_days"].std() > 6  # type: ignore[operator]  # a wide range, not one lead time
+
+
+def test_security_truth_shows_only_through_edr_and_compliance(fleet: Fleet) -> None:
+    truth = security_truth(3000, seed=11, days=365)
+    assert truth.height == fleet.devices.height
+    assert truth.select("device_id", "compromised").equals(fleet.devices.select("device_id", "compromised"))
+    infected = truth.filter(pl.col("infected"))
+    assert 0.005 * truth.height < infected.height < 0.06 * truth.height
+    assert infected["infected_on"].null_count() == 0
+    signals = fleet.threat_signals.group_by("device_id").agg(
+        pl.col("edr_risk_score").max().alias("peak"), pl.len()
+    )
+    status = fleet.devices.select("device_id", "compliance_status")
+    per = truth.join(signals, on="device_id", how="left").join(status, on="device_id")
+    per = per.with_columns(pl.col("len").fill_null(0), pl.col("peak").fill_null(0.0))
+    clean = per.filter(~pl.col("infected") & ~pl.col("compromised"))
+    sick = per.filter(pl.col("infected") & (pl.col("len") > 0))
+    assert sick["peak"].median() > 0.75 > clean["peak"].median()  # type: ignore[operator]
+    assert (clean["peak"] > 0.75).sum() > 0  # false positives exist
+    nc = per.group_by("infected").agg((pl.col("compliance_status") == "NonCompliant").mean().alias("nc"))
+    share = dict(nc.iter_rows())
+    assert share[True] > share[False] + 0.2

@@ -1,8 +1,9 @@
 """Deterministic fleet simulator: devices, telemetry, failures, apps, HRIS and threat signals (DESIGN.md)."""
 
 from ws1ai.sandbox.fleet.contract import CONTRACT, TABLES, validate_contract
-from ws1ai.sandbox.fleet.generate import DEFAULT_END, Fleet, ProgressFn, failure_truth, generate_fleet
+from ws1ai.sandbox.fleet.generate import DEFAULT_END, Fleet, ProgressFn, generate_fleet
 from ws1ai.sandbox.fleet.io import read_fleet, write_fleet
+from ws1ai.sandbox.fleet.truth import failure_truth, security_truth
 
 __all__ = [
     "CONTRACT",
@@ -13,6 +14,7 @@ __all__ = [
     "failure_truth",
     "generate_fleet",
     "read_fleet",
+    "security_truth",
     "validate_contract",
     "write_fleet",
 ]

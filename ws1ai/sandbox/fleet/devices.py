@@ -17,7 +17,9 @@ from ws1ai.sandbox.fleet._time import day_number
 from ws1ai.sandbox.fleet.catalog import DEPARTMENTS, MODELS, OS_VERSIONS
 from ws1ai.sandbox.fleet.employees import ROLE_TABLE, People
 
-__all__ = ["Devices", "generate_devices"]
+__all__ = ["NEVER", "Devices", "generate_devices"]
+
+NEVER = np.iinfo(np.int32).max  # "no such day": later than any simulated day
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -39,7 +41,8 @@ class Devices:
     enroll_day: IntArray
     os_lag: IntArray  # steps behind the newest OS version of the platform
     encrypted: BoolArray
-    compromised: BoolArray
+    compromised: BoolArray  # jailbroken / rooted: UEM sees it (the `compromised` column)
+    infected_day: IntArray  # latent malware infection (only EDR sees it); NEVER when clean
 
 
 def generate_devices(rng: np.random.Generator, people: People, n: int, end_day: int) -> Devices:
@@ -111,4 +114,11 @@ def generate_devices(rng: np.random.Generator, people: People, n: int, end_day: 
     encrypted = rng.random(n) < enc_rate
     comp_rate = 0.004 * np.where(ownership == "E", 3.0, 1.0) * np.where(lag >= 2, 2.0, 1.0)
     compromised = rng.random(n) < comp_rate
-    return Devices(holder, model, ownership.astype(np.str_), purchase, enroll, lag, encrypted, compromised)
+    # Malware: more likely on personal, unpatched, unencrypted or jailbroken devices; may predate the window.
+    infect_rate = (0.008 * np.where(ownership == "E", 2.5, 1.0) * np.where(lag >= 2, 1.8, 1.0)
+                   * np.where(encrypted, 1.0, 1.5) + 0.3 * compromised)
+    infected = rng.random(n) < infect_rate
+    infected_day = np.full(n, NEVER, dtype=np.int64)
+    infected_day[infected] = np.maximum(end_day - rng.integers(0, 420, infected.sum()), enroll[infected])
+    return Devices(holder, model, ownership.astype(np.str_), purchase, enroll, lag, encrypted, compromised,
+                   infected_day)

@@ -27,7 +27,7 @@ from ws1ai.sandbox.fleet.replacements import issue_replacements
 from ws1ai.sandbox.fleet.telemetry import draw_params, simulate_telemetry
 from ws1ai.sandbox.fleet.threats import simulate_threats
 
-__all__ = ["DEFAULT_END", "Fleet", "ProgressFn", "failure_truth", "generate_fleet"]
+__all__ = ["DEFAULT_END", "Fleet", "ProgressFn", "core_stages", "generate_fleet"]
 
 DEFAULT_END = date(2026, 11, 1)
 ProgressFn = Callable[[str, int, int], None]  # (stage, advanced by, stage total)
@@ -58,7 +58,7 @@ class Fleet:
 def generate_fleet(
     devices: int, seed: int, days: int, end: date = DEFAULT_END, *, progress: ProgressFn | None = None
 ) -> Fleet:
-    people, dev, life, device_ids = _core(devices, seed, days, end)
+    people, dev, life, device_ids = core_stages(devices, seed, days, end)
     end_day = day_number(end)
     start_day = end_day - days + 1
     start = end - timedelta(days=days - 1)
@@ -115,7 +115,7 @@ def generate_fleet(
     )
 
 
-def _core(devices: int, seed: int, days: int, end: date) -> tuple[People, Devices, Lifecycle, IntArray]:
+def core_stages(devices: int, seed: int, days: int, end: date) -> tuple[People, Devices, Lifecycle, IntArray]:
     """The stages everything else derives from: people, hardware, lifecycles and UEM ids."""
     if devices < 0 or days < 1:
         raise ValueError("devices must be >= 0 and days >= 1")
@@ -127,30 +127,6 @@ def _core(devices: int, seed: int, days: int, end: date) -> tuple[People, Device
     dev, life = issue_replacements(rng_for(seed, 13), dev, life, people, min(devices, len(people.holders)),
                                    end_day)
     return people, dev, life, _device_ids(rng_for(seed, 4), dev)
-
-
-def failure_truth(devices: int, seed: int, days: int, end: date = DEFAULT_END) -> pl.DataFrame:
-    """Evaluation-only detail behind `failures`: when each failure's precursor starts (null: silent).
-
-    Columns: device_id, failed_on, component, lead_days (0 = no precursor), precursor_from (date, nullable),
-    in_window (False for failures after `end`, which are not in `failures`).
-    Includes the censored failures up to 45 days after `end` (their precursors are already in telemetry),
-    so an evaluation can tell "no signal yet" from "no signal ever" and report the achievable ceiling.
-    """
-    _, _, life, ids = _core(devices, seed, days, end)
-    has = life.component >= 0
-    lead = np.ceil(life.lead[has]).astype(np.int64)
-    fail = life.fail_day[has]
-    return pl.DataFrame({
-        "device_id": ids[has],
-        "failed_on": days_to_series("failed_on", fail),
-        "component": pl.Series([COMPONENTS[c] for c in life.component[has]], dtype=pl.String),
-        "lead_days": lead,
-        "precursor_from": days_to_series("precursor_from", np.where(lead > 0, fail - lead, 0)),
-    }).with_columns(
-        pl.when(pl.col("lead_days") > 0).then(pl.col("precursor_from")).alias("precursor_from"),
-        (pl.col("failed_on") <= end).alias("in_window"),
-    ).sort("failed_on", "device_id")
 
 
 def _device_ids(rng: np.random.Generator, dev: Devices) -> IntArray:
@@ -185,9 +161,11 @@ def _devices_frame(
 
     # Compliance as UEM evaluates it: compromise (mostly detected), encryption, OS lag, policy noise.
     lag_limit = np.array([MIN_COMPLIANT_LAG[p] for p in platform])
+    # Mobile threat defence integration marks about half the infected devices non-compliant.
+    flagged_threat = (dev.infected_day <= end_day - 3) & (rng.random(n) < 0.5)
     violation = (
         (dev.compromised & (rng.random(n) < 0.9)) | ~dev.encrypted | (dev.os_lag > lag_limit)
-        | (rng.random(n) < 0.03)
+        | flagged_threat | (rng.random(n) < 0.03)
     )
     stale = last_day < end_day - 30
     compliance = np.where(violation, "NonCompliant", "Compliant").astype(object)

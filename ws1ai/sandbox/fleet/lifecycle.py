@@ -12,17 +12,16 @@ import numpy as np
 import numpy.typing as npt
 
 from ws1ai.sandbox.fleet.catalog import MODELS
-from ws1ai.sandbox.fleet.devices import Devices
+from ws1ai.sandbox.fleet.devices import NEVER, Devices
 from ws1ai.sandbox.fleet.employees import People
 
-__all__ = ["COMPONENTS", "Lifecycle", "simulate_lifecycle"]
+__all__ = ["COMPONENTS", "NEVER", "Lifecycle", "simulate_lifecycle"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 COMPONENTS: tuple[str, str, str] = ("battery", "storage", "logic_board")
-NEVER = np.iinfo(np.int32).max
 CENSOR_DAYS = 45  # failures drawn this far past the window end show precursors but are not labelled
 LEAD_MIN, LEAD_MAX = 2.0, 40.0
 

@@ -53,6 +53,7 @@ def issue_replacements(
     arrays["os_lag"][spare] = 0
     arrays["encrypted"][spare] = True
     arrays["compromised"][spare] = False
+    arrays["infected_day"][spare] = NEVER
     new_dev = Devices(**arrays)
 
     first = life.first_day.copy()

@@ -1,7 +1,7 @@
-"""EDR risk scores: sparse daily signals, frequent and high on compromised devices, raised on non-compliant.
+"""EDR risk scores: sparse daily signals, high on infected devices, raised on jailbroken and non-compliant.
 
-Healthy devices get occasional low scores and, now and then, a false-positive spike; a compromised device
-scores high from its (unseen) compromise day on, which may precede the window.
+Healthy devices get occasional low scores and, now and then, a false-positive spike; an infected device
+(latent: not a devices column) scores high and often from its infection day on, which may precede the window.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import polars as pl
 
 from ws1ai.sandbox.fleet._time import days_to_series
 from ws1ai.sandbox.fleet.catalog import MODELS
-from ws1ai.sandbox.fleet.devices import Devices
+from ws1ai.sandbox.fleet.devices import NEVER, Devices
 from ws1ai.sandbox.fleet.lifecycle import Lifecycle
 
 __all__ = ["simulate_threats"]
@@ -41,14 +41,16 @@ def simulate_threats(
     hi = np.minimum(life.stop_day, end_day + 1)  # exclusive
     span = np.maximum(hi - lo, 0)
     base_rate = np.where(noncompliant, 0.05, 0.012) * np.exp(rng.normal(0, 0.5, n))
-    comp_day = np.where(dev.compromised, start_day + rng.integers(-60, max(end_day - start_day, 1), n), hi)
-    comp_lo = np.clip(comp_day, lo, hi)
-    comp_span = np.where(dev.compromised, np.maximum(hi - comp_lo, 0), 0)
+    # Jailbroken devices draw steady medium scores; infected ones frequent high scores from infection on.
+    jail_span = np.where(dev.compromised, span, 0)
+    inf_lo = np.clip(dev.infected_day, lo, hi)
+    inf_span = np.where(dev.infected_day < NEVER, np.maximum(hi - inf_lo, 0), 0)
 
     parts = []
     for rate, first, length, kind in (
         (base_rate, lo, span, 0),
-        (np.full(n, 0.4), comp_lo, comp_span, 1),
+        (np.full(n, 0.12), lo, jail_span, 1),
+        (np.exp(rng.normal(np.log(0.3), 0.5, n)), inf_lo, inf_span, 2),
     ):
         count = rng.poisson(rate * length)
         idx = np.repeat(np.arange(n), count)
@@ -56,6 +58,8 @@ def simulate_threats(
             continue
         day = first[idx] + (rng.random(len(idx)) * length[idx]).astype(np.int64)
         if kind == 1:
+            score = rng.beta(3.0, 3.0, len(idx))
+        elif kind == 2:
             score = rng.beta(6.0, 2.2, len(idx))
         else:
             spike = rng.random(len(idx)) < 0.03

@@ -151,3 +151,11 @@ def test_state_from_a_hand_built_fleet() -> None:
         assert (app["AppType"], app["IsPaid"], app["InstalledDeviceCount"]) == ("Purchased", True, 1)
         r = client.get("/api/mdm/devices", params={"searchby": "ImeiNumber", "id": ann["Imei"]})
         assert r.json()["Id"]["Value"] == 1
+
+
+def test_tenant_clock_starts_the_day_after_the_fleet() -> None:
+    state = SandboxState.from_fleet(_tiny())
+    with TestClient(create_app(state)) as client:
+        client.headers.update(basic_headers())
+        assert client.post("/api/mdm/devices/1/commands?command=SyncDevice").status_code == 202
+        assert client.get("/api/mdm/devices/1").json()["LastSeen"].startswith("2026-03-02T00:0")

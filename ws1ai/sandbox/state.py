@@ -98,7 +98,11 @@ class SandboxState:
         self._search_cache: OrderedDict[tuple[Any, ...], list[int]] = OrderedDict()
         self._pending: list[tuple[float, int, int, str]] = []
         self._pending_seq = 0
-        now = self.now()
+        # Tenant time starts the day after the fleet's last simulated day, so LastSeen values are recent;
+        # `epoch()` (tokens, throttle, quota headers) stays on the real clock the clients share.
+        self._anchor_epoch = self.epoch()
+        self._anchor = datetime.fromtimestamp(self._anchor_epoch, UTC).replace(tzinfo=None)
+        now = self._anchor
         empty = pl.DataFrame({"device_id": pl.Series([], dtype=pl.Int64)})
         if fleet is None:
             self.start, self.end = now.date(), now.date()
@@ -107,6 +111,7 @@ class SandboxState:
             apps = profiles = sgroups = pl.DataFrame()
         else:
             self.start, self.end = fleet.start, fleet.end
+            self._anchor = datetime.combine(fleet.end + timedelta(days=1), datetime.min.time())
             devices, employees, telemetry = fleet.devices, fleet.employees, fleet.telemetry
             threats, usage, installs = fleet.threat_signals, fleet.app_usage, fleet.app_installs
             dprof, apps, profiles, sgroups = (
@@ -199,8 +204,8 @@ class SandboxState:
         return time.time() + self.clock_offset
 
     def now(self) -> datetime:
-        """Naive UTC (UEM timestamps carry no zone)."""
-        return datetime.fromtimestamp(self.epoch(), UTC).replace(tzinfo=None)
+        """Tenant time, naive UTC (no zone, as UEM sends it): the fleet's next day + time since seeding."""
+        return self._anchor + timedelta(seconds=self.epoch() - self._anchor_epoch)
 
     def today(self) -> date:
         return self.now().date()

@@ -10,7 +10,6 @@ import logging
 import queue
 import threading
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -44,7 +43,7 @@ def event_payload(state: SandboxState, rec: DeviceRecord, event_type: str, event
     og = state.org_groups.get(rec.lgid, {"name": ""})
     user_id = state.user_id_for(rec.user_email)
     user = state.users.get(user_id, {})
-    now = datetime.fromtimestamp(state.epoch(), UTC)
+    now = state.now()
     stamp = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond * 10:07d}"[:7] + "Z"
     return {
         "EventId": event_id,

@@ -1,0 +1,106 @@
+"""Execution at most once, in-doubt handling, rollback — against the in-process audit store (no engine)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ws1ai.governance.actions import Action, ActionKind
+from ws1ai.governance.audit import AuditStatus, MemoryAuditStore, record_for
+from ws1ai.governance.config import GovernanceSettings, RolloutMode
+from ws1ai.governance.execute import execute_actions, govern, rollback
+
+
+class Ledger:
+    """A real (in-memory) executor: applies tag actions to a device→tags table and logs every call."""
+
+    def __init__(self) -> None:
+        self.tags: dict[str, set[str]] = {}
+        self.calls: list[tuple[str, tuple[str, ...]]] = []
+
+    def __call__(self, action: Action) -> str:
+        self.calls.append((action.kind.value, action.targets))
+        if action.payload.get("explode"):
+            raise RuntimeError("UEM said no")
+        for t in action.targets:
+            if action.kind is ActionKind.TAG_ADD:
+                self.tags.setdefault(t, set()).add(action.payload["tag"])
+            elif action.kind is ActionKind.TAG_REMOVE:
+                self.tags.setdefault(t, set()).discard(action.payload["tag"])
+        return f"ok {len(action.targets)}"
+
+
+def _tag(targets: list[int], tag: str = "stale", **extra: object) -> Action:
+    return Action(run_key="exec-1", kind=ActionKind.TAG_ADD, targets=targets, payload={"tag": tag, **extra})
+
+
+def test_rerun_never_repeats_an_executed_action() -> None:
+    store, ledger = MemoryAuditStore(), Ledger()
+    actions = [_tag([1, 2]), _tag([3])]
+    first = govern(actions, ledger, store=store, mode=RolloutMode.AUTO)
+    assert sorted(first.execution.executed) == sorted(a.correlation_id for a in actions)
+    second = govern(actions, ledger, store=store, mode=RolloutMode.AUTO)
+    assert second.plan.empty and sorted(second.already_executed) == sorted(a.correlation_id for a in actions)
+    assert len(ledger.calls) == 2
+    statuses = [r.status for r in store.records if r.correlation_id == actions[0].correlation_id]
+    assert statuses == [AuditStatus.PLANNED, AuditStatus.STARTED, AuditStatus.EXECUTED]
+
+
+def test_failures_are_recorded_and_retried_next_run() -> None:
+    store, ledger = MemoryAuditStore(), Ledger()
+    bad = _tag([9], explode=True)
+    report = execute_actions([bad], ledger, store=store)
+    assert "UEM said no" in report.failed[bad.correlation_id]
+    execute_actions([bad], ledger, store=store)
+    assert len(ledger.calls) == 2  # a clean failure is not "executed": the next run tries again
+
+
+def test_in_doubt_wipe_is_not_repeated_but_a_tag_is() -> None:
+    store, ledger = MemoryAuditStore(), Ledger()
+    wipe = Action(run_key="exec-1", kind=ActionKind.DEVICE_WIPE, targets=[4])
+    tag = _tag([5])
+    # Simulate a crash between "started" and the result.
+    store.write([record_for(wipe, AuditStatus.STARTED), record_for(tag, AuditStatus.STARTED)])
+    report = execute_actions([wipe, tag], ledger, store=store)
+    assert "in doubt" in report.skipped[wipe.correlation_id]
+    assert report.executed == [tag.correlation_id]
+    assert ledger.calls == [("tag_add", ("5",))]
+
+
+def test_observe_mode_and_dry_run_write_nothing() -> None:
+    for kwargs in ({"mode": RolloutMode.OBSERVE}, {"mode": RolloutMode.AUTO, "dry_run": True}):
+        store, ledger = MemoryAuditStore(), Ledger()
+        report = govern([_tag([1])], ledger, store=store, **kwargs)  # type: ignore[arg-type]
+        assert ledger.calls == [] and report.plan.report_only
+        assert [r.status for r in store.records] == [AuditStatus.PLANNED]
+
+
+def test_rollback_runs_inverses_once_and_reports_irreversible() -> None:
+    store, ledger = MemoryAuditStore(), Ledger()
+    tag = _tag([1, 2])
+    lock = Action(run_key="exec-1", kind=ActionKind.DEVICE_LOCK, targets=[3])
+    execute_actions([tag, lock], ledger, store=store)
+    assert ledger.tags == {"1": {"stale"}, "2": {"stale"}}
+    # In auto mode the inverse (a low-tier tag removal) runs without a gate, so no flow run is needed here.
+    settings = GovernanceSettings()
+    report = rollback(
+        [tag.correlation_id, lock.correlation_id, "nope"],
+        ledger,
+        store=store,
+        settings=settings,
+        mode=RolloutMode.AUTO,
+    )
+    assert report.rolled_back == [tag.correlation_id]
+    assert "lock" in report.irreversible[lock.correlation_id]
+    assert report.not_executed == ["nope"]
+    assert ledger.tags == {"1": set(), "2": set()}
+    again = rollback([tag.correlation_id], ledger, store=store, settings=settings, mode=RolloutMode.AUTO)
+    assert again.already_rolled_back == [tag.correlation_id]
+    assert [c[0] for c in ledger.calls] == ["tag_add", "device_lock", "tag_remove"]
+
+
+def test_rollback_that_needs_approval_requires_a_flow_run() -> None:
+    store, ledger = MemoryAuditStore(), Ledger()
+    tag = _tag([1])
+    execute_actions([tag], ledger, store=store)
+    with pytest.raises(RuntimeError, match="inside a flow run"):
+        rollback([tag.correlation_id], ledger, store=store, mode=RolloutMode.APPROVE)

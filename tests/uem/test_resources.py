@@ -17,7 +17,12 @@ from ws1ai.uem.schemas import (
     EventNotification,
     OrganizationGroupCreate,
     PushMessage,
+    ScriptAssignment,
+    ScriptCreate,
+    Sensor,
+    SensorAssignment,
     SmartGroupEdit,
+    SmartGroupSummary,
     User,
 )
 
@@ -209,6 +214,58 @@ def test_sensors_and_scripts_lists(uem: UEMClient) -> None:
     assert sensors.total_results == len(sensors.result_set)
     scripts = uem.scripts.list(og.uuid)
     assert scripts.record_count == len(scripts.search_results)
+
+
+def _group_with_members(uem: UEMClient) -> tuple[SmartGroupSummary, DeviceV1]:
+    for group in uem.smart_groups.search().items:
+        members = uem.smart_groups.devices(group.smart_group_id or 0)
+        if members and members[0].id:
+            return group, uem.devices.get(int(members[0].id))
+    raise AssertionError("the seeded tenant has no smart group with members")
+
+
+def test_sensor_create_assign_and_sync(uem: UEMClient, http: httpx.Client) -> None:
+    og = uem.org_groups.search().items[0]
+    group, member = _group_with_members(uem)
+    uem.sensors.create(
+        Sensor(
+            name="ws1ai_battery_cycles",
+            organization_group_uuid=og.uuid,
+            platform=12,
+            query_type=1,
+            query_response_type=2,
+            trigger_type=1,
+            script_data="ZWNobyAx",
+            timeout=30,
+        )
+    )
+    created = next(s for s in uem.sensors.list(og.uuid or "").result_set if s.name == "ws1ai_battery_cycles")
+    assert created.uuid
+    uem.sensors.assign(
+        SensorAssignment(
+            name="ws1ai", sensor_uuids=[created.uuid], smart_group_uuids=[group.smart_group_uuid or ""]
+        )
+    )
+    assigned = next(s for s in uem.sensors.list(og.uuid or "").result_set if s.uuid == created.uuid)
+    assert [g["uuid"] for g in assigned.assigned_smart_groups or []] == [group.smart_group_uuid]
+    uem.sensors.sync_on_device(member.uuid or "")
+    assert len(ledger(http)) == 3
+
+
+def test_script_create_assign_reaches_member_devices(uem: UEMClient) -> None:
+    og = uem.org_groups.search().items[0]
+    group, member = _group_with_members(uem)
+    script_uuid = uem.scripts.create(
+        og.uuid or "", ScriptCreate(name="ws1ai cleanup", script_data="ZWNobyAx")
+    )
+    assert script_uuid
+    uem.scripts.assign(
+        script_uuid,
+        ScriptAssignment(name="ws1ai", memberships=[{"smart_group_uuid": group.smart_group_uuid}]),
+    )
+    assert uem.scripts.get(script_uuid).assignment_count == 1
+    on_device = uem.scripts.for_device(member.uuid or "")
+    assert script_uuid in [s.script_uuid for s in on_device.search_results]
 
 
 def test_event_notification_configuration(uem: UEMClient) -> None:

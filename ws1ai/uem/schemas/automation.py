@@ -7,8 +7,10 @@ from pydantic import Field
 from ws1ai.uem.schemas._base import PascalModel, SnakeModel
 
 __all__ = [
+    "CreatedUuid",
     "Script",
     "ScriptAssignment",
+    "ScriptCreate",
     "ScriptSearchResult",
     "Sensor",
     "SensorAssignment",
@@ -33,6 +35,10 @@ class Sensor(SnakeModel):
     event_trigger: list[int] | None = None
     schedule_trigger: str | None = None
     assigned_smart_groups: list[dict[str, object]] | None = None
+    uuid: str | None = None
+
+
+class CreatedUuid(SnakeModel):
     uuid: str | None = None
 
 
@@ -79,3 +85,22 @@ class ScriptAssignment(SnakeModel):
     deployment_mode: str | int | None = None
     memberships: list[dict[str, object]] = Field(default_factory=list)
     script_deployment: dict[str, object] | None = None
+
+
+class ScriptCreate(SnakeModel):
+    """`CreateScript` body of `POST /mdm/groups/{ogUuid}/scripts` (enums are ints in the request model)."""
+
+    name: str
+    description: str | None = None
+    platform: int = 1
+    organization_group_uuid: str | None = None
+    is_idempotent: bool | None = None
+    allowed_in_catalog: bool | None = None
+    script_data: str  # base64
+    timeout: int = 30
+    script_type: int = 1
+    execution_context: int | None = None
+    platform_architecture: int | None = None
+    catalog_display: dict[str, object] | None = None
+    script_variables: list[dict[str, object]] | None = None
+    user_interaction: dict[str, object] | None = None

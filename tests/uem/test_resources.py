@@ -10,12 +10,14 @@ from ws1ai.uem import UEMClient, UEMNotFound
 from ws1ai.uem.schemas import (
     BulkCustomAttributeDevice,
     BulkCustomAttributeValue,
+    CommandsV2Body,
     CustomAttribute,
     DeviceInfo,
     DeviceV1,
     EmailMessage,
     EventNotification,
     OrganizationGroupCreate,
+    PurchasedAppTarget,
     PushMessage,
     ScriptAssignment,
     ScriptCreate,
@@ -298,3 +300,25 @@ def test_correlation_id_reaches_the_ledger(uem: UEMClient, http: httpx.Client, d
     first, second = ledger(http)
     assert first["correlation_id"] == "action-42"
     assert second["correlation_id"] != "action-42"
+
+
+def test_v2_shapes_of_searches(uem: UEMClient) -> None:
+    apps = uem.apps.search_v2(page_size=5)
+    assert apps.items and apps.total >= len(apps.items)
+    profiles = uem.profiles.search_v2()
+    assert profiles.items and profiles.total >= len(profiles.items)
+    groups = uem.org_groups.search_v2()
+    assert groups.items and isinstance(groups.items[0].id, int)
+
+
+def test_purchased_app_v2_install_by_uuid(uem: UEMClient, http: httpx.Client, device: DeviceV1) -> None:
+    purchased = [a for a in uem.apps.search_v2(page_size=500).items if a.uuid]
+    assert purchased
+    uem.apps.install_purchased_v2(purchased[0].uuid or "", PurchasedAppTarget(device_uuid=device.uuid))
+    assert len(ledger(http)) == 1
+
+
+def test_v2_bulk_lock_by_uuid(uem: UEMClient, http: httpx.Client) -> None:
+    devices = uem.devices.search(page_size=2, platform="Apple").items
+    uem.commands.bulk_v2("Lock", CommandsV2Body(device_uuids=[d.uuid or "" for d in devices]))
+    assert len(ledger(http)) >= 1

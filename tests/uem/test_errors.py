@@ -37,6 +37,7 @@ def test_wrong_password_is_401_with_the_real_error_code(http: httpx.Client) -> N
     assert info.value.error_code == 1005
     assert info.value.activity_id
     assert "wrong" not in str(info.value)
+    assert uem.stats.requests == 1  # nothing to renew on Basic: a 401 is final
 
 
 def test_wrong_tenant_code_is_403_1013(http: httpx.Client) -> None:

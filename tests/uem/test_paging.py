@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import math
 
-from tests.uem.conftest import FLEET_DEVICES
-from ws1ai.uem import MAX_PAGE_SIZE, UEMClient
+import httpx
+import pytest
+
+from tests.uem.conftest import FLEET_DEVICES, inject_fault, request_counts
+from ws1ai.uem import MAX_PAGE_SIZE, UEMBadRequest, UEMClient
 
 
 def test_sweep_across_many_pages_sees_every_device_once(uem: UEMClient) -> None:
@@ -49,3 +52,16 @@ def test_v3_search_uses_snake_case_paging(uem: UEMClient) -> None:
     assert first.total == FLEET_DEVICES and len(first.items) == 400
     every = list(uem.devices.iter_search_v3(page_size=400))
     assert len({d.uuid for d in every}) == FLEET_DEVICES
+
+
+def test_parallel_sweep_stops_sending_after_an_error(uem: UEMClient, http: httpx.Client) -> None:
+    # Faults fire in order: page 0 passes through the no-op one, the next request gets the 400.
+    inject_fault(http, route="/api/mdm/devices/search", kind="latency", latency_seconds=0, count=1)
+    inject_fault(http, route="/api/mdm/devices/search", kind="5xx", status=400, count=1)
+    workers = 2
+    with pytest.raises(UEMBadRequest):
+        for _ in uem.devices.iter_search(page_size=10, workers=workers):
+            pass
+    # 120 pages exist; only page 0 and one window of queued pages were ever sent.
+    assert uem.stats.requests <= 1 + 2 * workers + 1
+    assert request_counts(http)["faults_served"] == 2

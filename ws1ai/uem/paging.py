@@ -9,10 +9,12 @@ cannot loop forever.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
+from itertools import islice
 from typing import Generic, TypeVar
 
 __all__ = [
@@ -104,11 +106,24 @@ def iter_pages_parallel(
     if first.is_last:
         return
     effective = first.page_size or size
-    last_page = (first.total - 1) // effective
+    remaining = iter(range(1, (first.total - 1) // effective + 1))
+    # A bounded window of requests in flight, yielded in page order. On an error (or when the consumer stops
+    # early) the queued requests are cancelled, so a failed sweep does not keep spending quota.
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="uem-page") as pool:
-        for page in pool.map(lambda n: fetch(n, size), range(1, last_page + 1)):
-            if page.items:
-                yield page
+        pending: deque[Future[Page[T]]] = deque(
+            pool.submit(fetch, n, size) for n in islice(remaining, max(1, workers) * 2)
+        )
+        try:
+            while pending:
+                page = pending.popleft().result()
+                following = next(remaining, None)
+                if following is not None:
+                    pending.append(pool.submit(fetch, following, size))
+                if page.items:
+                    yield page
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 def iter_items(pages: Iterator[Page[T]]) -> Iterator[T]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json as jsonlib
 import logging
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -105,6 +106,11 @@ class UEMTransport:
         self.read_only = settings.read_only if read_only is None else read_only
         self._api_root = settings.base_url.rstrip("/") + "/API"
         self.stats = TransportStats()
+        self._stats_lock = threading.Lock()  # parallel page fetches share one client
+
+    def _count(self, counter: str) -> None:
+        with self._stats_lock:
+            setattr(self.stats, counter, getattr(self.stats, counter) + 1)
 
     def close(self) -> None:
         if self._owns_http:
@@ -136,7 +142,7 @@ class UEMTransport:
         ):
             with attempt:
                 if not first:
-                    self.stats.retries += 1
+                    self._count("retries")
                 first = False
                 return self._send_authenticated(method, path, version, clean_params, json)
         raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
@@ -160,11 +166,11 @@ class UEMTransport:
             if response.status_code == 401 and not renewed and self.auth.invalidate(token):
                 # A token can expire (or be revoked) between our check and the server's: renew once.
                 renewed = True
-                self.stats.token_renewals += 1
+                self._count("token_renewals")
                 continue
             error = error_from_response(response)
             if isinstance(error, UEMRateLimited):
-                self.stats.rate_limited += 1
+                self._count("rate_limited")
                 pause = error.retry_after if error.retry_after is not None else DEFAULT_RETRY_AFTER_SECONDS
                 self.limiter.pause(pause)
             log.info("UEM %s %s -> %s %s", method, path, response.status_code, error.error_code)
@@ -176,10 +182,11 @@ class UEMTransport:
         self.limiter.acquire()
         url = self._api_root + path
         now = time.monotonic()
-        self.stats.requests += 1
-        if self.stats.first_sent is None:
-            self.stats.first_sent = now
-        self.stats.last_sent = now
+        with self._stats_lock:
+            self.stats.requests += 1
+            if self.stats.first_sent is None:
+                self.stats.first_sent = now
+            self.stats.last_sent = now
         try:
             response = self.http.request(method, url, params=params, json=json, headers=headers)
             response.read()

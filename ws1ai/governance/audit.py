@@ -177,7 +177,13 @@ class PrefectAuditStore:
         run_keys: Collection[str] | None = None,
         correlation_ids: Collection[str] | None = None,
     ) -> list[AuditRecord]:
-        merged = {r.record_id: r for r in self._read_events(since, correlation_ids)}
+        # Artifacts are the durable copy; events add whatever has no artifact row (and cost a query), so the
+        # per-run-key lookups that idempotency makes before every execution read artifacts only.
+        merged = (
+            {}
+            if run_keys is not None
+            else {r.record_id: r for r in self._read_events(since, correlation_ids)}
+        )
         merged.update({r.record_id: r for r in self._read_artifacts(since, run_keys)})
         found = [r for r in merged.values() if _matches(r, since, run_keys, correlation_ids)]
         return sorted(found, key=lambda r: r.occurred)
@@ -229,7 +235,7 @@ class PrefectAuditStore:
         by_record: dict[str, dict[str, Any]] = {}
         targets: dict[str, set[str]] = defaultdict(set)
         with get_client(sync_client=True) as client:
-            page = client.read_events(filter=flt, limit=200)
+            page = client.read_events(filter=flt, limit=50)  # the API caps a page at 50
             while True:
                 for ev in page.events:
                     p = ev.payload

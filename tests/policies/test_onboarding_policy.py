@@ -57,8 +57,8 @@ def _employees() -> pl.DataFrame:
 def test_new_hires_are_pending_starts_and_recent_starters() -> None:
     hires = select_new_hires(_employees(), as_of=AS_OF, recent_days=14)
     assert [h.employee_id for h in hires] == ["E1", "E2"]
-    assert [h.employee_id for h in select_new_hires(_employees(), as_of=AS_OF, employee_id="E3")] == ["E3"]
-    assert select_new_hires(_employees(), as_of=AS_OF, employee_id="E5") == []
+    assert [h.employee_id for h in select_new_hires(_employees(), as_of=AS_OF, employee_ids=["E3"])] == ["E3"]
+    assert select_new_hires(_employees(), as_of=AS_OF, employee_ids={"E5"}) == []
 
 
 def test_peer_bundle_rule_counts_support_per_platform() -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Literal
 
 import polars as pl
@@ -99,8 +99,10 @@ def assess_installs(
         .join(stats, on=["device_id", "app_id"], how="left")
         .join(devices.select("device_id", "department", "role"), on="device_id", how="left")
     )
+    # No use anywhere in the window [window_start, as_of] means the last use, if any, was before it.
+    before_window = window_start - timedelta(days=1)
     idle_since = pl.coalesce(
-        pl.col("last_used"), pl.max_horizontal(pl.col("installed_on"), pl.lit(window_start))
+        pl.col("last_used"), pl.max_horizontal(pl.col("installed_on"), pl.lit(before_window))
     )
     rows = rows.with_columns(
         (pl.lit(as_of) - idle_since).dt.total_days().alias("idle_days"),

@@ -20,7 +20,7 @@ a second run plans nothing for what the first run did (and governance skips any 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Literal
@@ -88,11 +88,18 @@ class TenantCatalog:
 
 
 def select_new_hires(
-    employees: pl.DataFrame, *, as_of: date, recent_days: int = 14, employee_id: str | None = None
+    employees: pl.DataFrame,
+    *,
+    as_of: date,
+    recent_days: int = 14,
+    employee_ids: Collection[str] | None = None,
 ) -> list[NewHire]:
-    """Pending starts and recent starters (or exactly `employee_id`, whatever its status but terminated)."""
-    if employee_id is not None:
-        chosen = employees.filter((pl.col("employee_id") == employee_id) & (pl.col("status") != "terminated"))
+    """Pending starts and recent starters, or exactly `employee_ids` (an HRIS event, a change feed) unless
+    they have left by now."""
+    if employee_ids is not None:
+        chosen = employees.filter(
+            pl.col("employee_id").is_in(sorted(employee_ids)) & (pl.col("status") != "terminated")
+        )
     else:
         recent = (pl.col("status") == "active") & pl.col("start_date").is_between(
             as_of - timedelta(days=recent_days), as_of

@@ -1,0 +1,141 @@
+"""Licence reclamation: paid installs vs usage → candidates → approval → uninstall → notify → savings report.
+
+Reads the whole fleet in bulk (report export + paged searches), decides with the usage model's candidates when
+given (`candidates_path`, the parquet `ws1ai models score usage` writes) or else with the stand-in idle rule
+in `ws1ai.policies.licenses`, and asks for one approval of the batch with its monthly saving. Each reclaim is
+an uninstall (which releases the seat/VPP licence) whose inverse is the reinstall, so `ws1ai rollback` gives
+the app back.
+
+    python -m flows.license_reclamation --help
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+from typing import Any
+
+import polars as pl
+from prefect import State, flow, get_run_logger, task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NONE
+from prefect.states import Completed
+
+from flows._govern import govern_and_act
+from tasks.apps import LicenseInputs, read_license_inputs
+from ws1ai.governance.policy import RolloutMode
+from ws1ai.policies.licenses import (
+    ReclaimRules,
+    candidates_from_frame,
+    idle_rule_candidates,
+    reclamation_actions,
+    savings_by_app,
+    select_candidates,
+)
+
+__all__ = ["license_reclamation"]
+
+
+@task(name="find-reclamation-candidates", cache_policy=NONE)  # frames: hashing them buys nothing
+def find_candidates(
+    inputs: LicenseInputs, rules: ReclaimRules, candidates_path: str | None
+) -> tuple[pl.DataFrame, str]:
+    """The candidate list and who decided it ("model" output file, or the stand-in "rule")."""
+    if candidates_path:
+        found = candidates_from_frame(pl.read_parquet(candidates_path))
+        # The model scored an earlier snapshot: keep only installs that still exist and still cost money.
+        paid = inputs.apps.filter(pl.col("license_cost_usd") > 0).select("app_id")
+        live = inputs.installs.select("device_id", "app_id").join(paid, on="app_id")
+        return found.join(live, on=["device_id", "app_id"], how="semi"), "model"
+    found = idle_rule_candidates(
+        inputs.installs,
+        inputs.usage,
+        inputs.apps,
+        inputs.devices,
+        as_of=inputs.as_of,
+        rules=rules,
+        window_start=inputs.window_start,
+    )
+    return found, "rule"
+
+
+@flow(name="license-reclamation", log_prints=True)
+def license_reclamation(
+    mode: RolloutMode = RolloutMode.APPROVE,
+    dry_run: bool = False,
+    min_idle_days: int = 60,
+    grace_days: int = 30,
+    min_confidence: float = 0.5,
+    max_devices: int = 200,
+    lookback_days: int = 180,
+    as_of: date | None = None,
+    candidates_path: str | None = None,
+    notify_users: bool = True,
+    run_key: str | None = None,
+    approval_timeout_seconds: int | None = None,
+) -> State[Any]:
+    """Reclaim idle paid licences across the fleet, after approval of the batch and its monthly saving."""
+    log = get_run_logger()
+    inputs = read_license_inputs(lookback_days, as_of)
+    rules = ReclaimRules(min_idle_days=min_idle_days, grace_days=grace_days)
+    found, decided_by = find_candidates(inputs, rules, candidates_path)
+    batch = select_candidates(found, min_confidence=min_confidence, max_devices=max_devices)
+    if batch.is_empty():
+        return Completed(name="SKIPPED", message=f"no reclaimable licences ({found.height} candidates)")
+    # One decision per month: a re-run of the same month's batch is the same actions (same correlation ids).
+    run_key = run_key or f"license-reclamation:{inputs.as_of:%Y-%m}"
+    actions = reclamation_actions(
+        batch,
+        inputs.app_info,
+        run_key=run_key,
+        decided_by="model" if decided_by == "model" else "rule",
+        model_version=None if decided_by == "model" else "idle-rule-v1",
+        notify=notify_users,
+    )
+    names = {app_id: info.name for app_id, info in inputs.app_info.items()}
+    report = savings_by_app(batch, names)
+    total = round(sum(float(str(r["monthly_saving_usd"])) for r in report), 2)
+    devices = batch.get_column("device_id").n_unique()
+    create_table_artifact(
+        key="license-reclamation-savings",
+        table=[*report, {"app_id": "", "app": "TOTAL", "devices": devices, "monthly_saving_usd": total}],
+        description=(
+            f"Licence reclamation as of {inputs.as_of} ({decided_by}; {mode}"
+            f"{', dry run' if dry_run else ''}): {batch.height} installs on {devices} devices, "
+            f"${total:,.2f}/month if approved and executed"
+        ),
+    )
+    log.info("proposing %d reclaims on %d devices, $%.2f/month", batch.height, devices, total)
+    return govern_and_act(
+        actions,
+        title=(
+            f"Licence reclamation: {batch.height} idle paid installs on {devices} devices, "
+            f"saves ${total:,.2f}/month"
+        ),
+        mode=mode,
+        dry_run=dry_run,
+        approval_timeout_seconds=approval_timeout_seconds,
+    )
+
+
+def _main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", type=RolloutMode, default=RolloutMode.APPROVE, choices=list(RolloutMode))
+    parser.add_argument("--dry-run", action="store_true")
+    parser.add_argument("--min-idle-days", type=int, default=60)
+    parser.add_argument("--max-devices", type=int, default=200)
+    parser.add_argument(
+        "--candidates", dest="candidates_path", help="parquet from `ws1ai models score usage`"
+    )
+    args = parser.parse_args()
+    license_reclamation(
+        mode=args.mode,
+        dry_run=args.dry_run,
+        min_idle_days=args.min_idle_days,
+        max_devices=args.max_devices,
+        candidates_path=args.candidates_path,
+    )
+
+
+if __name__ == "__main__":
+    _main()

@@ -1,0 +1,110 @@
+"""Licence reclamation end to end: real Prefect server, sandbox tenant on a socket, approval via the resume API.
+
+The expected batch is computed from the sandbox's own ground-truth frames (not from what the flow read through
+the API), so the test also shows that the bulk reads (report export + searches) rebuild the same facts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from threading import Thread
+from typing import Any
+
+import httpx
+import polars as pl
+import pytest
+
+from flows.license_reclamation import license_reclamation
+from tests.flows.conftest import ledger
+from ws1ai.governance.approval import Decision
+from ws1ai.governance.policy import RolloutMode
+from ws1ai.policies.licenses import ReclaimRules, idle_rule_candidates, select_candidates
+from ws1ai.sandbox import SandboxState
+
+pytestmark = pytest.mark.prefect
+
+# The fixture fleet's usage export covers 60 days; 45 days of idleness is provable inside it.
+MIN_IDLE_DAYS = 45
+MAX_DEVICES = 3
+
+
+def _expected(state: SandboxState) -> pl.DataFrame:
+    """The batch the stand-in rule must pick, from the sandbox's ground truth."""
+    usage = state.app_usage.frame
+    apps = pl.DataFrame(
+        [{"app_id": a["id"], "name": a["name"], "license_cost_usd": a["cost"]} for a in state.apps.values()]
+    )
+    devices = pl.DataFrame([{"device_id": r.id, "email": r.user_email.lower()} for r in state.devices.values()])
+    people = state.employees.select(pl.col("email").str.to_lowercase(), "department", "role").unique("email")
+    found = idle_rule_candidates(
+        state.app_installs.frame(),
+        usage,
+        apps,
+        devices.join(people, on="email", how="left"),
+        as_of=usage["date"].max(),  # type: ignore[arg-type]
+        rules=ReclaimRules(min_idle_days=MIN_IDLE_DAYS),
+        window_start=usage["date"].min(),  # type: ignore[arg-type]
+    )
+    return select_candidates(found, min_confidence=0.5, max_devices=MAX_DEVICES)
+
+
+def _writes(control: httpx.Client, since: int = 0) -> list[dict[str, Any]]:
+    """Every write except running the Intelligence export (a POST by API design that changes no device)."""
+    return [e for e in ledger(control)[since:] if e["method"] != "GET" and e["operation"] != "Report.Run"]
+
+
+def _run(**kwargs: Any) -> Any:
+    return license_reclamation(min_idle_days=MIN_IDLE_DAYS, max_devices=MAX_DEVICES, return_state=True, **kwargs)
+
+
+def test_observe_mode_sends_no_write(tenant: httpx.Client, sandbox_state: SandboxState) -> None:
+    assert not _expected(sandbox_state).is_empty()
+    state = _run(mode=RolloutMode.OBSERVE, run_key="t-lr-observe")
+    assert state.is_completed(), state
+    assert _writes(tenant) == []
+    # The only non-GET requests were the two report runs (installs, usage).
+    assert [e["operation"] for e in ledger(tenant) if e["method"] != "GET"] == ["Report.Run", "Report.Run"]
+
+
+def test_approved_batch_uninstalls_notifies_and_a_rerun_repeats_nothing(
+    tenant: httpx.Client,
+    sandbox_state: SandboxState,
+    approve_in_background: Callable[..., Thread],
+    tmp_path: Path,
+) -> None:
+    expected = _expected(sandbox_state)
+    pairs = set(expected.select("device_id", "app_id").iter_rows())
+    devices = {d for d, _ in pairs}
+    approve_in_background(Decision.APPROVE, approvers=("alice",))
+    state = _run(mode=RolloutMode.APPROVE, run_key="t-lr-approve")
+    assert state.is_completed(), state
+
+    writes = _writes(tenant)
+    uninstalled = {(e["device_ids"][0], e["app_id"]) for e in writes if e["operation"] == "App.Uninstall"}
+    pushed = sorted(e["device_ids"][0] for e in writes if e["operation"].startswith("Message."))
+    noted = sorted(e["device_ids"][0] for e in writes if e["operation"] == "AddNote")
+    assert uninstalled == pairs
+    # One notice per reclaimed install; one provenance note per device per executed action.
+    assert sorted(pushed) == sorted(d for d, _ in pairs)
+    assert sorted(noted) == sorted([d for d, _ in pairs] * 2)
+    assert {e["operation"] for e in writes} == {"App.Uninstall", "Message.push", "AddNote"}
+    assert all(a not in sandbox_state.app_installs.items(d) for d, a in pairs)
+    assert {d for e in writes for d in e["device_ids"]} == devices
+
+    # The same decision again, as the usage model's output file: the installs are gone, nothing is repeated.
+    candidates = tmp_path / "candidates.parquet"
+    expected.write_parquet(candidates)
+    before = len(ledger(tenant))
+    again = _run(mode=RolloutMode.APPROVE, run_key="t-lr-approve", candidates_path=str(candidates))
+    assert again.is_completed() and again.name == "SKIPPED", again
+    assert _writes(tenant, since=before) == []
+
+
+def test_rejected_batch_executes_nothing(
+    tenant: httpx.Client, approve_in_background: Callable[..., Thread]
+) -> None:
+    approve_in_background(Decision.REJECT, approvers=("alice",))
+    state = _run(mode=RolloutMode.APPROVE, run_key="t-lr-reject")
+    assert state.is_completed(), state
+    assert _writes(tenant) == []

@@ -1,4 +1,4 @@
-"""Licence reclamation end to end: real Prefect server, sandbox tenant on a socket, approval via the resume API.
+"""Licence reclamation end to end: real Prefect server, sandbox tenant on a socket, approval via resume API.
 
 The expected batch is computed from the sandbox's own ground-truth frames (not from what the flow read through
 the API), so the test also shows that the bulk reads (report export + searches) rebuild the same facts.
@@ -35,7 +35,9 @@ def _expected(state: SandboxState) -> pl.DataFrame:
     apps = pl.DataFrame(
         [{"app_id": a["id"], "name": a["name"], "license_cost_usd": a["cost"]} for a in state.apps.values()]
     )
-    devices = pl.DataFrame([{"device_id": r.id, "email": r.user_email.lower()} for r in state.devices.values()])
+    devices = pl.DataFrame(
+        [{"device_id": r.id, "email": r.user_email.lower()} for r in state.devices.values()]
+    )
     people = state.employees.select(pl.col("email").str.to_lowercase(), "department", "role").unique("email")
     found = idle_rule_candidates(
         state.app_installs.frame(),
@@ -55,7 +57,9 @@ def _writes(control: httpx.Client, since: int = 0) -> list[dict[str, Any]]:
 
 
 def _run(**kwargs: Any) -> Any:
-    return license_reclamation(min_idle_days=MIN_IDLE_DAYS, max_devices=MAX_DEVICES, return_state=True, **kwargs)
+    return license_reclamation(
+        min_idle_days=MIN_IDLE_DAYS, max_devices=MAX_DEVICES, return_state=True, **kwargs
+    )
 
 
 def test_observe_mode_sends_no_write(tenant: httpx.Client, sandbox_state: SandboxState) -> None:

@@ -1,0 +1,78 @@
+"""The governed tail every blueprint shares: hand the actions to `ws1ai.governance.govern`, then report.
+
+A flow builds its `Action`s (pure) and calls `govern_and_act`; no flow calls a write endpoint itself.
+Governance plans under the rollout mode and blast-radius caps, records the audit trail, pauses for approval
+where needed and executes each action at most once through `tasks.actions.ActionExecutor`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import get_run_logger
+from prefect.artifacts import create_markdown_artifact
+from prefect.states import Completed, State
+
+from tasks.actions import ActionExecutor
+from ws1ai.connectors.servicenow import ServiceNowClient
+from ws1ai.governance.actions import Action
+from ws1ai.governance.audit import PrefectAuditStore
+from ws1ai.governance.config import GovernanceSettings, RolloutMode
+from ws1ai.governance.execute import GovernanceReport, govern
+from ws1ai.uem import UEMClient
+
+__all__ = ["govern_and_act", "summarize"]
+
+
+def govern_and_act(
+    actions: list[Action],
+    *,
+    title: str,
+    mode: RolloutMode,
+    dry_run: bool = False,
+    approval_timeout_seconds: int | None = None,
+) -> State[Any]:
+    """Plan, approve and execute `actions`; end `SKIPPED` when nothing needed doing."""
+    log = get_run_logger()
+    settings = GovernanceSettings()
+    store = PrefectAuditStore(settings)
+    with UEMClient() as uem, ServiceNowClient() as itsm:
+        report = govern(
+            actions,
+            ActionExecutor(uem, itsm),
+            store=store,
+            settings=settings,
+            mode=mode,
+            dry_run=dry_run,
+            title=title,
+            approval_timeout_seconds=approval_timeout_seconds,
+        )
+    summary = summarize(report)
+    create_markdown_artifact(markdown=f"### {title}\n\n{summary}", key="ws1ai-run-summary", description=title)
+    log.info("%s: %s", title, summary.splitlines()[0])
+    if report.nothing_to_do:
+        already = len(report.already_executed)
+        return Completed(name="SKIPPED", message=f"nothing to do ({already} already executed earlier)")
+    if report.execution.failed:
+        log.warning("%d actions failed: %s", len(report.execution.failed), report.execution.failed)
+    return Completed(message=summary.splitlines()[0])
+
+
+def summarize(report: GovernanceReport) -> str:
+    plan, execution = report.plan, report.execution
+    lines = [
+        f"{plan.mode}{' (dry run)' if plan.dry_run else ''}: {len(plan.items)} planned, "
+        f"{len(plan.auto)} automatic, {len(plan.needs_approval)} for approval, "
+        f"{len(report.approval.rejected)} rejected, {len(execution.executed)} executed, "
+        f"{len(execution.failed)} failed, {len(execution.skipped)} skipped, "
+        f"{len(report.already_executed)} already done earlier",
+        "",
+        "| action | tier | disposition | why |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {p.action.summary()} | {p.tier} | {p.disposition} | {'; '.join(p.reasons)} |" for p in plan.items
+    ]
+    if report.approval.timed_out:
+        lines.append("\nThe approval timed out; its configured outcome applied.")
+    return "\n".join(lines)

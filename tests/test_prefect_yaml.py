@@ -1,0 +1,86 @@
+"""`prefect.yaml` is the single source of deployments: every entry must load, schedule and template."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from prefect.events import Event
+from prefect.server.events.actions import RunDeployment
+from prefect.utilities.callables import parameter_schema
+from prefect.utilities.schema_tools.hydration import HydrationContext, hydrate
+from prefect.utilities.schema_tools.validation import validate
+
+from deployments.project import deployment_specs, load_flow, runner_deployments, triggers_for
+
+SPECS = deployment_specs()
+
+# What the webhook receiver emits for each event name the triggers expect (payload without personal data).
+SAMPLE_EVENTS: dict[str, Event] = {
+    "ws1.device.compliance-changed": Event(
+        event="ws1.device.compliance-changed",
+        resource={"prefect.resource.id": "ws1.device.10042", "prefect.resource.name": "10042"},
+        payload={"compliance_status": "NonCompliant", "event_id": 178},
+    ),
+    "ws1.device.compromised-changed": Event(
+        event="ws1.device.compromised-changed",
+        resource={"prefect.resource.id": "ws1.device.10042", "prefect.resource.name": "10042"},
+        payload={"compromised_status": "Compromised", "event_id": 179},
+    ),
+    "ws1.hris.hire": Event(
+        event="ws1.hris.hire",
+        resource={"prefect.resource.id": "ws1.employee.E00042", "prefect.resource.name": "E00042"},
+        payload={"employee_id": "E00042", "effective_date": "2026-12-01"},
+    ),
+    "ws1.hris.leave": Event(
+        event="ws1.hris.leave",
+        resource={"prefect.resource.id": "ws1.employee.E00042", "prefect.resource.name": "E00042"},
+        payload={"employee_id": "E00042", "effective_date": "2026-12-01"},
+    ),
+}
+
+
+def test_the_file_defines_deployments_with_unique_names() -> None:
+    names = [s["name"] for s in SPECS]
+    assert names and len(names) == len(set(names))
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s["name"])
+def test_entrypoint_resolves_to_a_flow_and_parameters_fit_its_signature(spec: dict[str, Any]) -> None:
+    flow = load_flow(spec["entrypoint"])
+    schema = parameter_schema(flow.fn).model_dump_for_openapi()
+    errors = validate(spec.get("parameters") or {}, schema, raise_on_error=False)
+    assert not errors, errors
+    assert "source:ai-orchestrator" in (spec.get("tags") or [])
+
+
+@pytest.mark.parametrize(
+    ("spec", "trigger"),
+    [(s, t) for s in SPECS for t in s.get("triggers") or []],
+    ids=lambda v: v["name"] if "entrypoint" in v else ",".join(v["expect"]),
+)
+def test_trigger_parameters_render_from_a_sample_event_into_valid_flow_parameters(
+    spec: dict[str, Any], trigger: dict[str, Any]
+) -> None:
+    [event_name] = trigger["expect"]
+    event = SAMPLE_EVENTS[event_name]
+    rendered = dict(trigger.get("parameters") or {})
+    RunDeployment._upgrade_v1_templates(rendered)  # what the server does to plain "{{ }}" strings
+    rendered = hydrate(
+        rendered, HydrationContext(render_jinja=True, jinja_context={"event": event}, raise_on_error=True)
+    )
+    parameters = {**(spec.get("parameters") or {}), **rendered}
+    flow = load_flow(spec["entrypoint"])
+    schema = parameter_schema(flow.fn).model_dump_for_openapi()
+    # The server validates trigger-rendered parameters against this schema before creating the run.
+    assert not validate(parameters, schema, raise_on_error=False)
+    assert event.resource.id.startswith(trigger["match"]["prefect.resource.id"].rstrip("*"))
+
+
+def test_every_deployment_builds_for_serve_with_its_schedules_and_triggers() -> None:
+    deployments = {d.name: d for d in runner_deployments()}
+    assert set(deployments) == {s["name"] for s in SPECS}
+    for spec in SPECS:
+        built = deployments[spec["name"]]
+        assert len(built.schedules or []) == len(spec.get("schedules") or [])
+        assert len(built.triggers or []) == len(triggers_for(spec))

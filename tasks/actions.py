@@ -15,8 +15,9 @@ from typing import Any
 from ws1ai.connectors.servicenow import ServiceNowClient
 from ws1ai.governance.actions import Action, ActionKind
 from ws1ai.uem import UEMClient
+from ws1ai.uem.schemas.automation import ScriptAssignment
 from ws1ai.uem.schemas.device_details import CustomAttribute
-from ws1ai.uem.schemas.mdm import DeviceInfo, EmailMessage, PushMessage
+from ws1ai.uem.schemas.mdm import DeviceInfo, EmailMessage, PushMessage, SmartGroupEdit
 
 __all__ = ["ActionExecutor", "UnsupportedAction"]
 
@@ -53,6 +54,9 @@ class ActionExecutor:
             ActionKind.ENTERPRISE_WIPE: self._per_device(lambda d: self.uem.commands.enterprise_wipe(d)),
             ActionKind.DEVICE_WIPE: self._per_device(lambda d: self.uem.commands.device_wipe(d)),
             ActionKind.ITSM_TICKET: self._itsm_ticket,
+            ActionKind.SCRIPT_RUN: self._script_run,
+            ActionKind.USER_DEACTIVATE: self._per_user(lambda u: self.uem.users.deactivate(u)),
+            ActionKind.USER_ACTIVATE: self._per_user(lambda u: self.uem.users.activate(u)),
         }
 
     def __call__(self, action: Action) -> dict[str, Any]:
@@ -79,6 +83,35 @@ class ActionExecutor:
             return {"devices": len(ids)}
 
         return run
+
+    def _per_user(self, call: Callable[[int], None]) -> Callable[[Action], dict[str, Any]]:
+        def run(action: Action) -> dict[str, Any]:
+            if action.target_type != "user":
+                raise UnsupportedAction(f"{action.kind} targets users, not {action.target_type}s")
+            for user_id in action.targets:
+                call(int(user_id))
+            return {"users": len(action.targets)}
+
+        return run
+
+    def _script_run(self, action: Action) -> dict[str, Any]:
+        # The API runs a script only through an assignment to a smart group, so the action's devices become a
+        # group of explicit additions named after the correlation id (found again, not duplicated, on retry).
+        script_uuid = str(action.payload["script_uuid"])
+        name = f"ws1ai script run {action.correlation_id}"
+        group_uuid = next(
+            (g.smart_group_uuid for g in self.uem.smart_groups.iter_search(name=name) if g.name == name), None
+        )
+        if group_uuid is None:
+            additions: list[dict[str, object]] = [{"Id": d} for d in _device_ids(action)]
+            group = SmartGroupEdit(name=name, device_additions=additions)
+            group_uuid = self.uem.smart_groups.create(group).uuid
+        if group_uuid is None:
+            raise UnsupportedAction("the tenant did not return the new smart group's uuid")
+        self.uem.scripts.assign(
+            script_uuid, ScriptAssignment(name=name, memberships=[{"smart_group_uuid": group_uuid}])
+        )
+        return {"script_uuid": script_uuid, "smart_group_uuid": group_uuid, "devices": len(action.targets)}
 
     def _profile_install(self, action: Action) -> dict[str, Any]:
         profile_id = int(action.payload["profile_id"])

@@ -13,12 +13,24 @@ import polars as pl
 __all__ = ["DeviceRows", "Membership"]
 
 
+def _is_sorted(frame: pl.DataFrame, cols: list[str]) -> bool:
+    """Lexicographic order check without a copy (the simulator already emits id-ordered rows)."""
+    if not frame.get_column(cols[0]).is_sorted():
+        return False
+    if len(cols) == 1:
+        return True
+    # Within equal leading keys the next key must not decrease (checked for two keys, enough here).
+    same = frame.get_column(cols[0]).diff().fill_null(1) == 0
+    step = frame.get_column(cols[1]).cast(pl.Int64, strict=False).diff().fill_null(0)
+    return bool((~same | (step >= 0)).all()) if len(cols) == 2 else False
+
+
 class DeviceRows:
     """Read-only rows of a frame per `device_id` (telemetry, threat signals, app usage)."""
 
     def __init__(self, frame: pl.DataFrame, order: list[str] | None = None) -> None:
         sort_cols = ["device_id", *(order or [])]
-        self.frame = frame.sort(sort_cols) if frame.height else frame
+        self.frame = frame if frame.height == 0 or _is_sorted(frame, sort_cols) else frame.sort(sort_cols)
         self._ids = (
             self.frame.get_column("device_id") if frame.height else pl.Series("device_id", [], pl.Int64)
         )

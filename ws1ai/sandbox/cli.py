@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from typing import Annotated
 
@@ -83,12 +84,16 @@ def serve(
         daily_quota=daily_quota,
     )
     app = create_app(state, settings=settings)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))  # bound here so `--port 0` can report the port it got
+    bound = sock.getsockname()[1]
     log.info(
         "listening on http://%s:%d (UEM API under /API, OAuth at /connect/token, ServiceNow at /api/now, "
         "HRIS at /hris, reports at /v1/reports, control at /_sandbox); throttle %d/min, quota %d/day",
         host,
-        port,
+        bound,
         rate_limit_per_minute,
         daily_quota,
     )
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])

@@ -16,6 +16,7 @@ Prints API calls per device, achieved request rate / configured limit, 429s and 
 from __future__ import annotations
 
 import argparse
+import logging
 import subprocess
 import sys
 import time
@@ -168,6 +169,8 @@ def sandbox(args: argparse.Namespace) -> Iterator[str]:
 
 def main() -> None:
     args = parse_args()
+    # Show why a request was retried (transport failures, throttling), nothing chattier.
+    logging.basicConfig(level=logging.WARNING, format="  %(levelname)s %(name)s: %(message)s")
     if args.serve_only:
         serve_only(args)
         return

@@ -190,18 +190,25 @@ class UEMTransport:
         try:
             response = self.http.request(method, url, params=params, json=json, headers=headers)
             response.read()
-        except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise UEMTimeout(_describe(exc), sent=False, method=method, url=url) from None
-        except httpx.TimeoutException as exc:
-            raise UEMTimeout(_describe(exc), sent=True, method=method, url=url) from None
-        except httpx.ConnectError as exc:
-            raise UEMConnectionError(_describe(exc), sent=False, method=method, url=url) from None
         except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
-            # Dropped mid-request/response: the server may have acted on it.
-            raise UEMConnectionError(_describe(exc), sent=True, method=method, url=url) from None
+            error = _transport_error(exc, method, url)
+            log.warning("UEM %s %s failed in transport (sent=%s): %s", method, path, error.sent, error)
+            raise error from None
         self.limiter.observe(response.headers)
         log.debug("UEM %s %s -> %s", method, path, response.status_code)
         return response
+
+
+def _transport_error(exc: Exception, method: str, url: str) -> UEMConnectionError:
+    """Classify an httpx failure; `sent=False` only when the request certainly never reached the server."""
+    if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+        return UEMTimeout(_describe(exc), sent=False, method=method, url=url)
+    if isinstance(exc, httpx.TimeoutException):
+        return UEMTimeout(_describe(exc), sent=True, method=method, url=url)
+    if isinstance(exc, httpx.ConnectError):
+        return UEMConnectionError(_describe(exc), sent=False, method=method, url=url)
+    # Dropped mid-request/response (or anything else): the server may have acted on it.
+    return UEMConnectionError(_describe(exc), sent=True, method=method, url=url)
 
 
 def _describe(exc: Exception) -> str:

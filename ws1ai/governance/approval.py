@@ -150,6 +150,7 @@ class _Gate:
             if self.timed_out or not self.pending():
                 return
             self.timed_out = True
+            waiting = self.pending()
             self.outcome.timed_out = True
             outcome = self.settings.timeout_outcome
             for e in self.pending():
@@ -177,7 +178,7 @@ class _Gate:
                         None,
                         f"timed out after {self.timeout} s with {got}; outcome: {outcome}",
                     )
-        self._notify("timed_out")
+        self._notify("timed_out", waiting)
 
     def watch(self) -> None:
         reminders = sorted(
@@ -268,8 +269,10 @@ class _Gate:
         )
         return key, req, markdown(req)
 
-    def _notify(self, event: Literal["requested", "reminder", "timed_out"]) -> None:
-        pending = self.pending()
+    def _notify(
+        self, event: Literal["requested", "reminder", "timed_out"], pending: list[_Entry] | None = None
+    ) -> None:
+        pending = self.pending() if pending is None else pending
         notice = ApprovalNotice(
             event=event,
             flow_run_id=str(self.flow_run_id),

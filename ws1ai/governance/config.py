@@ -72,6 +72,10 @@ class GovernanceSettings(BaseSettings):
     tier_overrides: dict[ActionKind, RiskTier] = Field(
         default_factory=dict, description="re-tier kinds (destructive kinds cannot be lowered)"
     )
+    executor_factory: str = Field(
+        "tasks.actions:open_executor",
+        description="import path of a context manager yielding the executor (used by `ws1ai rollback`)",
+    )
     audit_artifact_prefix: str = Field("ws1ai-audit", pattern=r"^[a-z0-9-]+$")
     audit_lookback_days: int = Field(365, ge=1, description="how far back idempotency/rollback look")
 

@@ -25,7 +25,15 @@ from pydantic import BaseModel, ConfigDict
 from ws1ai.governance.actions import Action, ActionKind, RiskTier
 from ws1ai.governance.config import GovernanceSettings, RolloutMode
 
-__all__ = ["Disposition", "Plan", "PlannedAction", "chunk_targets", "devices_by_kind", "plan_actions"]
+__all__ = [
+    "Disposition",
+    "Plan",
+    "PlannedAction",
+    "RolloutMode",  # re-exported: flows import it from here
+    "chunk_targets",
+    "devices_by_kind",
+    "plan_actions",
+]
 
 
 class Disposition(StrEnum):

@@ -56,7 +56,11 @@ def wait_for_pending(
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for p in list_pending():
+        try:
+            pending = list_pending()
+        except Exception:  # a busy server (SQLite "database is locked" → 5xx) is worth another look
+            pending = []
+        for p in pending:
             if (title is None or p.request.title == title) and p.request.round > after_round:
                 return p
         time.sleep(interval)

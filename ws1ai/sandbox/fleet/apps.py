@@ -17,6 +17,7 @@ import numpy.typing as npt
 import polars as pl
 
 from ws1ai.sandbox.fleet._time import days_to_series, rng_for
+from ws1ai.sandbox.fleet.absences import Absences
 from ws1ai.sandbox.fleet.app_catalog import APP_CATALOG
 from ws1ai.sandbox.fleet.catalog import MODELS
 from ws1ai.sandbox.fleet.devices import Devices
@@ -133,7 +134,7 @@ def simulate_installs(
 
 def simulate_usage(
     seed: int, inst: pl.DataFrame, life: Lifecycle, start_day: int, n_days: int, end_day: int,
-    device_ids: IntArray, progress: Callable[[int], None] | None = None,
+    device_ids: IntArray, absences: Absences, progress: Callable[[int], None] | None = None,
 ) -> pl.DataFrame:
     cal = pl.DataFrame({"date": days_to_series("date", start_day + np.arange(n_days))}).select(
         pl.col("date").dt.weekday().alias("wd") - 1, pl.col("date").dt.day().alias("dom"),
@@ -150,7 +151,7 @@ def simulate_usage(
     for b, lo in enumerate(range(0, inst.height, block)):
         part = inst.slice(lo, block)
         frames.append(_usage_block(rng_for(seed, _STAGE, b), part, life, day, wd, dom, doy, weekend, q_close,
-                                   end_day, device_ids))
+                                   end_day, device_ids, absences))
         if progress is not None:
             progress(part.height)
     if not frames:
@@ -162,7 +163,7 @@ def simulate_usage(
 def _usage_block(
     rng: np.random.Generator, part: pl.DataFrame, life: Lifecycle, day: IntArray, wd: IntArray, dom: IntArray,
     doy: IntArray, weekend: npt.NDArray[np.bool_], q_close: npt.NDArray[np.bool_], end_day: int,
-    device_ids: IntArray,
+    device_ids: IntArray, absences: Absences,
 ) -> pl.DataFrame:
     def c(name: str) -> npt.NDArray[Any]:  # per-install column, broadcast over days
         return part[name].to_numpy()[:, None]
@@ -185,6 +186,7 @@ def _usage_block(
     p = np.select([pat == 1, pat == 2, pat == 3, pat == 4, pat == 5, pat == 6, pat == 7, pat == 8],
                   [daily, weekly, monthly, quarterly, annual, stopped, sporadic, project], 0.0)
     alive = (day >= c("installed_day")) & (day < life.stop_day[rows][:, None]) & (day <= end_day)
+    alive &= ~absences.mask(part["holder"].to_numpy(), day[0])  # nobody works on holiday
     used = alive & (rng.random(p.shape) < p)
     r, d = np.nonzero(used)
     minutes = np.exp(part["minutes_mu"].to_numpy()[r] + rng.normal(0, 0.7, len(r)))

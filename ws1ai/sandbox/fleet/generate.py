@@ -16,6 +16,7 @@ import polars as pl
 
 from ws1ai.sandbox.fleet._ids import serial_numbers, uuid4s
 from ws1ai.sandbox.fleet._time import day_number, days_to_series, rng_for
+from ws1ai.sandbox.fleet.absences import draw_absences
 from ws1ai.sandbox.fleet.apps import app_table, simulate_installs, simulate_usage
 from ws1ai.sandbox.fleet.catalog import MIN_COMPLIANT_LAG, MODELS, OS_VERSIONS, SITES
 from ws1ai.sandbox.fleet.contract import CONTRACT
@@ -68,8 +69,9 @@ def generate_fleet(
             return None
         return lambda k: progress(stage, k, total)
 
+    absences = draw_absences(rng_for(seed, 14), len(people.holders), start_day, end_day)
     telemetry = simulate_telemetry(seed, dev, life, draw_params(rng_for(seed, 5), dev, start_day), start_day,
-                                   days, device_ids, tick("telemetry", devices))
+                                   days, device_ids, absences, tick("telemetry", devices))
     devices_frame = _devices_frame(rng_for(seed, 6), people, dev, life, telemetry, device_ids, start_day,
                                    end_day)
     noncompliant = (devices_frame.sort("_row")["compliance_status"] == "NonCompliant").to_numpy()
@@ -78,9 +80,10 @@ def generate_fleet(
     apps = app_table(rng_for(seed, 9))
     slot = people.uem_slot[dev.holder]
     inst = simulate_installs(rng_for(seed, 10), apps, dev, slot, life, end_day)
-    inst = inst.with_columns(pl.Series("device_id", device_ids[inst["row"].to_numpy()]))
+    rows = inst["row"].to_numpy()
+    inst = inst.with_columns(pl.Series("device_id", device_ids[rows]), pl.Series("holder", dev.holder[rows]))
     inst = inst.sort("device_id", "app_id")  # usage is generated in this order, so it comes out sorted
-    usage = simulate_usage(seed, inst, life, start_day, days, end_day, device_ids,
+    usage = simulate_usage(seed, inst, life, start_day, days, end_day, device_ids, absences,
                            tick("app usage", inst.height))
     installs = pl.DataFrame({
         "device_id": inst["device_id"],

@@ -17,6 +17,7 @@ import numpy.typing as npt
 import polars as pl
 
 from ws1ai.sandbox.fleet._time import days_to_series, rng_for
+from ws1ai.sandbox.fleet.absences import Absences
 from ws1ai.sandbox.fleet.catalog import MODELS
 from ws1ai.sandbox.fleet.devices import Devices
 from ws1ai.sandbox.fleet.lifecycle import Lifecycle
@@ -92,7 +93,7 @@ def draw_params(rng: np.random.Generator, dev: Devices, start_day: int) -> Telem
 
 def simulate_telemetry(
     seed: int, dev: Devices, life: Lifecycle, par: TelemetryParams, start_day: int, n_days: int,
-    device_ids: npt.NDArray[np.int64], progress: Callable[[int], None] | None = None,
+    device_ids: npt.NDArray[np.int64], absences: Absences, progress: Callable[[int], None] | None = None,
 ) -> pl.DataFrame:
     n = len(dev.model)
     block = max(64, _CELLS_PER_BLOCK // max(n_days, 1))
@@ -102,7 +103,7 @@ def simulate_telemetry(
     for b, lo in enumerate(range(0, n, block)):
         idx = by_id[lo:lo + block]
         frames.append(_block(rng_for(seed, _STAGE, b + 1), idx, dev, life, par, start_day, n_days, events,
-                             device_ids))
+                             device_ids, absences))
         if progress is not None:
             progress(len(idx))
     if not frames:
@@ -123,6 +124,7 @@ def _fleet_events(rng: np.random.Generator, n_days: int) -> list[tuple[int, int,
 def _block(
     rng: np.random.Generator, idx: npt.NDArray[np.int64], dev: Devices, life: Lifecycle, par: TelemetryParams,
     start_day: int, n_days: int, events: list[tuple[int, int, int, float]], device_ids: npt.NDArray[np.int64],
+    absences: Absences,
 ) -> pl.DataFrame:
     c, d = len(idx), n_days
     day = start_day + np.arange(d)[None, :]  # (1, d) absolute day numbers
@@ -199,13 +201,14 @@ def _block(
         + 0.3 * np.minimum(p_logic + p_stor, 1.0)  # a failing board or disk checks in less and less
     )
     report = alive & (rng.random((c, d)) >= miss_p)
-    n_gaps = np.minimum(rng.poisson(1.5 * d / 365.0, c), 6)
+    # The holder's holidays switch computers off; any device sometimes goes dark for days (drawer, network).
+    report &= ~(computer & absences.mask(dev.holder[idx], day[0]))
+    n_gaps = np.minimum(rng.poisson(0.8 * d / 365.0, c), 4)
+    t = np.arange(d)[None, :]
     for k in range(int(n_gaps.max(initial=0))):
         g0 = rng.integers(0, d, c)
-        g_len = rng.integers(3, 16, c)
-        t = np.arange(d)[None, :]
-        gap = (n_gaps > k)[:, None] & (t >= g0[:, None]) & (t < (g0 + g_len)[:, None])
-        report &= ~gap
+        g_len = rng.integers(2, 12, c)
+        report &= ~((n_gaps > k)[:, None] & (t >= g0[:, None]) & (t < (g0 + g_len)[:, None]))
 
     rows, days = np.nonzero(report)
     has_batt = _HAS_BATTERY[model][rows]

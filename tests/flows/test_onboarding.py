@@ -1,0 +1,217 @@
+"""Onboarding end to end: real Prefect server, sandbox tenant on a socket, approval via the resume API.
+
+Hires are picked from the sandbox's own HRIS data: a pending starter whose UEM user is removed first (a brand
+new person), and a recent starter with enrolled devices (who needs the role bundle).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from threading import Thread
+from typing import Any
+
+import httpx
+import polars as pl
+import pytest
+
+from flows.onboarding import onboarding
+from tasks.actions import ActionExecutor
+from tests.flows.conftest import ledger
+from ws1ai.governance.actions import Action, ActionKind
+from ws1ai.governance.approval import Decision
+from ws1ai.governance.policy import RolloutMode
+from ws1ai.policies.onboarding import username_for
+from ws1ai.sandbox import SandboxState
+from ws1ai.settings import UEMSettings
+from ws1ai.uem import UEMClient
+
+pytestmark = pytest.mark.prefect
+
+
+def _writes(control: httpx.Client, since: int = 0) -> list[dict[str, Any]]:
+    return [e for e in ledger(control)[since:] if e["method"] != "GET"]
+
+
+def _pending_hire(state: SandboxState) -> dict[str, Any]:
+    return state.employees.filter(pl.col("status") == "pending_start").sort("employee_id").row(0, named=True)
+
+
+def _recent_starter(state: SandboxState) -> tuple[dict[str, Any], list[int]]:
+    """An active employee who started in the last 14 days of the fleet and has enrolled devices."""
+    recent = state.employees.filter(
+        (pl.col("status") == "active") & (pl.col("start_date") >= state.end - timedelta(days=14))
+    ).sort("employee_id")
+    for row in recent.iter_rows(named=True):
+        devices = sorted(r.id for r in state.devices.values() if r.user_email.lower() == row["email"].lower())
+        if devices:
+            return row, devices
+    raise AssertionError("the fixture fleet has no recent starter with a device")
+
+
+def _delete_uem_user(control: httpx.Client, state: SandboxState, email: str) -> None:
+    """Test setup through the tenant's own API: this hire has no UEM user yet."""
+    [user_id] = [uid for uid, u in state.users.items() if str(u["email"]).lower() == email.lower()]
+    settings = UEMSettings()
+    basic = f"{settings.username}:{settings.password.get_secret_value()}".encode()
+    response = control.delete(
+        f"/API/system/users/{user_id}/delete",
+        headers={
+            "Authorization": "Basic " + base64.b64encode(basic).decode(),
+            "aw-tenant-code": settings.tenant_code.get_secret_value(),
+            "Accept": "application/json;version=1",
+        },
+    )
+    assert response.status_code == 204, response.text
+
+
+def test_observe_mode_sends_no_write(tenant: httpx.Client, sandbox_state: SandboxState) -> None:
+    hire, _ = _recent_starter(sandbox_state)
+    state = onboarding(
+        employee_id=hire["employee_id"], as_of=sandbox_state.end, mode=RolloutMode.OBSERVE, return_state=True
+    )
+    assert state.is_completed(), state
+    assert _writes(tenant) == []
+
+
+def test_a_new_hire_gets_a_user_in_the_site_og_and_a_second_run_changes_nothing(
+    tenant: httpx.Client, sandbox_state: SandboxState, approve_in_background: Callable[..., Thread]
+) -> None:
+    hire = _pending_hire(sandbox_state)
+    _delete_uem_user(tenant, sandbox_state, hire["email"])
+    since = len(ledger(tenant))
+    approve_in_background(Decision.APPROVE, approvers=("alice",))
+    state = onboarding(employee_id=hire["employee_id"], mode=RolloutMode.APPROVE, return_state=True)
+    assert state.is_completed(), state
+
+    [created] = _writes(tenant, since)
+    assert created["operation"] == "User.Create"
+    site = next(
+        og_id
+        for og_id, og in sandbox_state.org_groups.items()
+        if og["name"].lower() == hire["location"].lower()
+    )
+    assert created["payload"]["UserName"] == username_for(hire["email"])
+    assert int(created["payload"]["LocationGroupId"]) == site
+    assert created["payload"]["ExternalId"] == hire["employee_id"]
+
+    before = len(ledger(tenant))
+    again = onboarding(employee_id=hire["employee_id"], mode=RolloutMode.APPROVE, return_state=True)
+    assert again.is_completed() and again.name == "SKIPPED", again
+    assert _writes(tenant, before) == []
+
+
+def _model_bundle(
+    state: SandboxState, hire: dict[str, Any], devices: list[int], path: Path
+) -> set[tuple[str, int]]:
+    """A bundles-model file with one profile and one app the hire's first device lacks → expected writes."""
+    device = state.devices[devices[0]]
+    profile = min(
+        p
+        for p, info in state.profiles.items()
+        if info["platform"] == device.platform and p not in state.device_profiles.items(device.id)
+    )
+    app = min(
+        a
+        for a, info in state.apps.items()
+        if info["platform"] == device.platform and a not in state.app_installs.items(device.id)
+    )
+    pl.DataFrame(
+        {
+            "department": [hire["department"]] * 2,
+            "role": [hire["role"]] * 2,
+            "item_kind": ["profile", "app"],
+            "item_id": [profile, app],
+            "support": [0.9, 0.8],
+        }
+    ).write_parquet(path)
+    same_platform = [d for d in devices if state.devices[d].platform == device.platform]
+    expected = {
+        ("Profile.Install", d) for d in same_platform if profile not in state.device_profiles.items(d)
+    }
+    return expected | {("App.Install", d) for d in same_platform if app not in state.app_installs.items(d)}
+
+
+def test_an_enrolled_hire_gets_the_model_bundle_once(
+    tenant: httpx.Client,
+    sandbox_state: SandboxState,
+    approve_in_background: Callable[..., Thread],
+    tmp_path: Path,
+) -> None:
+    hire, devices = _recent_starter(sandbox_state)
+    bundle = tmp_path / "bundles.parquet"
+    expected = _model_bundle(sandbox_state, hire, devices, bundle)
+    run = dict(employee_id=hire["employee_id"], as_of=sandbox_state.end, bundles_path=str(bundle))
+    approve_in_background(Decision.APPROVE, approvers=("alice",))
+    state = onboarding(mode=RolloutMode.APPROVE, return_state=True, **run)
+    assert state.is_completed(), state
+
+    writes = _writes(tenant)
+    assert {(e["operation"], e["device_ids"][0]) for e in writes if e["operation"] != "AddNote"} == expected
+    assert sorted(e["device_ids"][0] for e in writes if e["operation"] == "AddNote") == sorted(
+        d for _, d in expected
+    )
+
+    before = len(ledger(tenant))
+    again = onboarding(mode=RolloutMode.APPROVE, return_state=True, **run)
+    assert again.is_completed() and again.name == "SKIPPED", again
+    assert _writes(tenant, before) == []
+
+
+def test_stand_in_bundle_rule_run_is_idempotent_and_rejection_executes_nothing(
+    tenant: httpx.Client, sandbox_state: SandboxState, approve_in_background: Callable[..., Thread]
+) -> None:
+    hire, devices = _recent_starter(sandbox_state)
+    run = dict(employee_id=hire["employee_id"], as_of=sandbox_state.end, max_peers_per_team=8)
+    approve_in_background(Decision.REJECT, approvers=("alice",))
+    rejected = onboarding(mode=RolloutMode.APPROVE, return_state=True, **run)
+    assert rejected.is_completed(), rejected
+    assert _writes(tenant) == []
+
+    approve_in_background(Decision.APPROVE, approvers=("alice",))
+    state = onboarding(mode=RolloutMode.APPROVE, return_state=True, **run)
+    assert state.is_completed(), state
+    writes = _writes(tenant)
+    # Whatever the peers hold, only this hire's devices are touched, and only by provisioning writes.
+    assert {d for e in writes for d in e["device_ids"]} <= set(devices)
+    assert {e["operation"] for e in writes} <= {
+        "Profile.Install",
+        "App.Install",
+        "SmartGroup.Update",
+        "AddNote",
+    }
+
+    before = len(ledger(tenant))
+    again = onboarding(mode=RolloutMode.APPROVE, return_state=True, **run)
+    assert again.is_completed() and again.name == "SKIPPED", again
+    assert _writes(tenant, before) == []
+
+
+def test_smart_group_membership_handler_adds_and_its_inverse_removes(
+    tenant: httpx.Client, sandbox_state: SandboxState
+) -> None:
+    # A device of another department joins the Finance group explicitly, then the rollback takes it out.
+    [group] = [g for g in sandbox_state.smart_groups.values() if g["name"] == "Dept - Finance"]
+    outsider = min(r.id for r in sandbox_state.devices.values() if r.department != "Finance")
+    add = Action(
+        run_key="t-sg",
+        kind=ActionKind.SMART_GROUP_ADD,
+        targets=(str(outsider),),
+        payload={"smart_group_id": group["id"]},
+        rationale="test",
+    )
+    with UEMClient() as uem:
+        executor = ActionExecutor(uem, leave_device_notes=False)
+        members = {int(d.id or 0) for d in uem.smart_groups.devices(group["id"])}
+        assert outsider not in members
+        executor(add)
+        members_after = {int(d.id or 0) for d in uem.smart_groups.devices(group["id"])}
+        assert members_after == members | {outsider}
+        inverse = add.inverse()
+        assert inverse is not None and inverse.kind is ActionKind.SMART_GROUP_REMOVE
+        executor(inverse)
+        assert {int(d.id or 0) for d in uem.smart_groups.devices(group["id"])} == members
+    # Criteria (department) survive the read-merge-write of explicit additions.
+    assert sandbox_state.smart_groups[group["id"]]["departments"] == ["Finance"]

@@ -147,3 +147,12 @@ def test_quota_headers_on_errors_and_other_apis_too(client: httpx.Client) -> Non
         assert {"x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "x-correlation-id"} <= set(
             r.headers
         ), r.url
+
+
+def test_drop_after_processing_loses_the_response_not_the_write(state: SandboxState) -> None:
+    with serve_in_background(state) as url, httpx.Client(base_url=url, headers=basic_headers()) as http:
+        dev = http.get(SEARCH).json()["Devices"][0]["Id"]["Value"]
+        http.post("/_sandbox/faults", json={"route": "/commands", "kind": "drop_after", "count": 1})
+        with pytest.raises(httpx.TransportError):
+            http.post(f"/api/mdm/devices/{dev}/commands?command=Lock")
+        assert [e["operation"] for e in http.get("/_sandbox/ledger").json()["entries"]] == ["Command.Lock"]

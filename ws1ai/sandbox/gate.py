@@ -62,7 +62,7 @@ class Fault:
 
     id: int
     route: str
-    kind: str  # "429" | "5xx" | "latency" | "drop"
+    kind: str  # "429" | "5xx" | "latency" | "drop" (before the app) | "drop_after" (after it)
     count: int
     status: int = 503
     retry_after: int = 1
@@ -138,8 +138,8 @@ class Gate:
     def add_fault(self, spec: dict[str, Any]) -> Fault:
         self._fault_seq += 1
         kind = str(spec.get("kind", "5xx"))
-        if kind not in {"429", "5xx", "latency", "drop"}:
-            raise ValueError(f"unknown fault kind {kind!r} (429, 5xx, latency, drop)")
+        if kind not in {"429", "5xx", "latency", "drop", "drop_after"}:
+            raise ValueError(f"unknown fault kind {kind!r} (429, 5xx, latency, drop, drop_after)")
         status = int(spec.get("status", 429 if kind == "429" else 503))
         fault = Fault(
             id=self._fault_seq,

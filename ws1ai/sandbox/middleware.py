@@ -132,6 +132,8 @@ class TenantMiddleware:
             elif fault.kind == "drop":
                 await _drop(send)
                 return
+            elif fault.kind == "drop_after":
+                pass  # handled below: the app runs (the write happens), then the response is lost
             elif fault.kind == "429":
                 with state.lock:
                     gate.throttled += 1
@@ -188,6 +190,14 @@ class TenantMiddleware:
                 await respond(error_response(rejection))
                 return
 
+        if fault is not None and fault.kind == "drop_after":
+
+            async def swallow(message: Message) -> None:
+                return None
+
+            await self.app(scope, receive, swallow)
+            await _drop(send)
+            return
         await self.app(scope, receive, send_with_headers)
         route = scope.get("route")
         label = f"{scope['method']} {getattr(route, 'path', None) or '<unmatched>'}"

@@ -38,6 +38,7 @@ from ws1ai.uem.retry import (
     BACKOFF_JITTER_SECONDS,
     BACKOFF_MAX_SECONDS,
     DEFAULT_RETRY_AFTER_SECONDS,
+    MAX_RETRY_AFTER_SECONDS,
     apply_testing_switch,
     retry_hook,
 )
@@ -172,7 +173,10 @@ class UEMTransport:
             if isinstance(error, UEMRateLimited):
                 self._count("rate_limited")
                 pause = error.retry_after if error.retry_after is not None else DEFAULT_RETRY_AFTER_SECONDS
-                self.limiter.pause(pause)
+                # A longer wait (e.g. the daily quota is gone until tomorrow) is not slept through silently:
+                # the retry policy raises it to the caller instead of freezing every thread.
+                if pause <= MAX_RETRY_AFTER_SECONDS:
+                    self.limiter.pause(pause)
             log.info("UEM %s %s -> %s %s", method, path, response.status_code, error.error_code)
             raise error
 

@@ -322,3 +322,24 @@ def test_v2_bulk_lock_by_uuid(uem: UEMClient, http: httpx.Client) -> None:
     devices = uem.devices.search(page_size=2, platform="Apple").items
     uem.commands.bulk_v2("Lock", CommandsV2Body(device_uuids=[d.uuid or "" for d in devices]))
     assert len(ledger(http)) >= 1
+
+
+def test_custom_attributes_by_serial_and_delete(uem: UEMClient, http: httpx.Client, device: DeviceV1) -> None:
+    device_id = _device_id(device)
+    uem.devices.set_custom_attributes_by_serial(
+        device.serial_number or "", [CustomAttribute(name="ws1ai.owner", value="it")]
+    )
+    assert "ws1ai.owner" in {a.name for a in uem.devices.custom_attributes(device_id)}
+    uem.devices.delete_custom_attributes(device_id, ["ws1ai.owner"])
+    assert "ws1ai.owner" not in {a.name for a in uem.devices.custom_attributes(device_id)}
+    assert len(ledger(http)) == 2
+
+
+def test_alternate_ids_and_tag_creation(uem: UEMClient, device: DeviceV1) -> None:
+    assert uem.devices.get_by("Udid", device.udid or "").device_id == device.device_id
+    assert uem.devices.get_by("Macaddress", device.mac_address or "").device_id == device.device_id
+    og = uem.org_groups.search().items[0]
+    assert og.id is not None and og.id.value is not None
+    created = uem.tags.create("ws1ai-at-risk", og.id.value)
+    assert created.value is not None
+    assert "ws1ai-at-risk" in [t.tag_name for t in uem.tags.iter_search(name="ws1ai-at-risk")]

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from ws1ai.sandbox.fleet.generate import DEFAULT_END, generate_fleet
 from ws1ai.sandbox.fleet.io import write_fleet
+from ws1ai.sandbox.fleet.truth import failure_truth, security_truth
 
 __all__ = ["fleet_app"]
 
@@ -44,6 +45,10 @@ def generate(
     out: Annotated[Path, typer.Option(help="Directory for <table>.parquet files and fleet.json.")] = Path(
         "fleet"),
     end: Annotated[str, typer.Option(help="Last simulated day (YYYY-MM-DD).")] = DEFAULT_END.isoformat(),
+    truth: Annotated[bool, typer.Option(
+        "--truth/--no-truth",
+        help="Also write evaluation-only ground truth: failure_truth.parquet (precursor onset per failure, "
+        "incl. failures just after --end) and security_truth.parquet (latent infections).")] = False,
 ) -> None:
     """Generate a fleet and write one parquet file per table plus fleet.json (the parameters)."""
     end_date = _parse_date(end)
@@ -62,6 +67,11 @@ def generate(
         task = bar.add_task("writing parquet", total=None)
         params = {"devices": devices, "seed": seed, "days": days}
         paths = write_fleet(fleet, out, params)
+        if truth:
+            for name, frame in (("failure_truth", failure_truth(devices, seed, days, end_date)),
+                                ("security_truth", security_truth(devices, seed, days, end_date))):
+                frame.write_parquet(out / f"{name}.parquet")
+                paths.append(out / f"{name}.parquet")
         bar.update(task, completed=1, total=1)
     elapsed = time.perf_counter() - started
 

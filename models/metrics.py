@@ -9,7 +9,19 @@ import numpy as np
 import polars as pl
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
-__all__ = ["choose_threshold", "lead_times", "precursor_ceiling", "ranking_metrics", "threshold_metrics"]
+__all__ = [
+    "choose_threshold",
+    "lead_times",
+    "mean_or_none",
+    "precursor_ceiling",
+    "ranking_metrics",
+    "threshold_metrics",
+]
+
+
+def mean_or_none(s: pl.Series) -> float | None:
+    """Mean as a plain float (None for an empty series), without polars' wide literal return type."""
+    return float(np.mean(s.cast(pl.Float64).to_numpy())) if s.len() else None
 
 
 def choose_threshold(

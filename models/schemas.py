@@ -118,6 +118,18 @@ CONTRACTS: dict[str, dict[str, Column]] = {
         "edr_risk_score": Column(_F, lo=0.0, hi=1.0),
         "source": Column(_S, nullable=True),
     },
+    # Optional: daily compliance state, for how long a violation has lasted (risk model).
+    "compliance_history": {
+        "device_id": Column(_I),
+        "date": Column(_D),
+        "compliance_status": Column(_S, allowed=("Compliant", "NonCompliant", "NotAvailable")),
+    },
+    # Evaluation-only ground truth for compliance risk (simulator): compromised or infected = high risk.
+    "security_truth": {
+        "device_id": Column(_I),
+        "compromised": Column(_B, nullable=True),
+        "infected": Column(_B, nullable=True),
+    },
     # Simulator extras used by role bundles (not in the DESIGN.md table, but same discipline).
     "profiles": {
         "profile_id": Column(_I),
@@ -140,6 +152,7 @@ EVENT_DATE_COLUMNS: dict[str, str] = {
     "app_usage": "date",
     "threat_signals": "date",
     "app_installs": "installed_on",
+    "compliance_history": "date",
 }
 
 

@@ -1,0 +1,431 @@
+"""Licence usage: which paid installs can be reclaimed, how sure we are, and what it saves.
+
+For each paid install as of a date: days since install and last use, use over 30/60/90 days, the install's
+own rhythm (gaps between past uses), and how the same role uses the same app. A classifier estimates the
+chance of use in the next 30 days; an install is a reclamation candidate only when that chance is below a
+threshold picked on a later validation period for a target false-reclaim rate, and no protection applies:
+
+- grace period: installed recently (people need time to start using a tool);
+- rhythm: still inside its own usage rhythm (monthly, quarterly, seasonal users: since the last use is not
+  yet much longer than the longest past gap);
+- role need: the role requires it (configured), or most peers in the role actively use it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+from models.metrics import mean_or_none
+
+__all__ = [
+    "FEATURES",
+    "UsageConfig",
+    "UsageModel",
+    "install_features",
+    "label_installs",
+    "protections",
+    "recommend_apps",
+    "train_usage",
+]
+
+FEATURES = [
+    "license_cost_usd",
+    "days_since_install",
+    "days_since_last_use",
+    "never_used",
+    "use_days_30",
+    "use_days_60",
+    "use_days_90",
+    "use_days_all",
+    "minutes_30",
+    "minutes_90",
+    "max_gap",
+    "median_gap",
+    "since_last_over_max_gap",
+    "peer_active_share",
+    "peer_installs",
+    "app_active_share",
+    "use_days_180",
+    "use_days_365",
+    "since_last_over_median_gap",
+    "days_to_quarter_end",
+    "app_recent_share",
+]
+
+
+@dataclass
+class UsageConfig:
+    horizon_days: int = 30  # "used within the next 30 days" defines a false reclaim
+    grace_days: int = 30
+    rhythm_slack: float = 1.25  # protected while since-last-use <= slack * longest past gap + extra days
+    rhythm_extra_days: int = 10
+    max_rhythm_days: int = 200  # gaps longer than this are treated as abandonment, not rhythm
+    role_need_share: float = 0.8
+    role_need_min_peers: int = 5
+    role_need_install_days: int = 90
+    role_required_apps: dict[str, list[int]] = field(default_factory=dict)
+    target_false_reclaim: float = 0.015  # chosen on validation; the bar is < 2 % on unseen data
+    snapshot_every_days: int = 14
+    min_history_days: int = 60
+    seed: int = 0
+
+
+@dataclass
+class UsageModel:
+    clf: HistGradientBoostingClassifier | None
+    threshold: float  # reclaim when P(use in horizon) <= threshold
+    config: UsageConfig
+
+    def params(self) -> dict[str, Any]:
+        return {"threshold": self.threshold, "config": asdict(self.config)}
+
+    @classmethod
+    def restore(cls, estimators: dict[str, Any], params: dict[str, Any]) -> UsageModel:
+        return cls(estimators.get("usage"), float(params["threshold"]), UsageConfig(**params["config"]))
+
+
+def _days_to_quarter_end(d: dt.date) -> int:
+    q_month = ((d.month - 1) // 3 + 1) * 3
+    nxt = dt.date(d.year + (q_month == 12), q_month % 12 + 1, 1)
+    return (nxt - d).days - 1
+
+
+def _one_date(
+    devices: pl.DataFrame, apps: pl.DataFrame, installs: pl.DataFrame, usage: pl.DataFrame, d: dt.date
+) -> pl.LazyFrame:
+    paid = apps.lazy().filter(pl.col("license_cost_usd") > 0).select("app_id", "license_cost_usd")
+    inst = (
+        installs.lazy()
+        .filter(pl.col("installed_on").is_null() | (pl.col("installed_on") <= d))
+        .join(paid, on="app_id")
+        .unique(["device_id", "app_id"], keep="first", maintain_order=True)
+    )
+    since = (pl.lit(d) - pl.col("date")).dt.total_days()
+    gaps = pl.col("date").sort().diff().dt.total_days()
+    used = (
+        usage.lazy()
+        .filter(pl.col("date") <= d)
+        .group_by("device_id", "app_id")
+        .agg(
+            since.min().alias("days_since_last_use"),
+            (since < 30).sum().alias("use_days_30"),
+            (since < 60).sum().alias("use_days_60"),
+            (since < 90).sum().alias("use_days_90"),
+            pl.len().alias("use_days_all"),
+            (since < 180).sum().alias("use_days_180"),
+            (since < 365).sum().alias("use_days_365"),
+            pl.col("minutes_used").filter(since < 30).sum().alias("minutes_30"),
+            pl.col("minutes_used").filter(since < 90).sum().alias("minutes_90"),
+            gaps.max().alias("max_gap"),
+            gaps.median().alias("median_gap"),
+            pl.col("date").min().alias("first_use"),
+        )
+    )
+    role = devices.lazy().select("device_id", pl.col("role").fill_null("(none)"))
+    f = inst.join(used, on=["device_id", "app_id"], how="left").join(role, on="device_id", how="left")
+    start = pl.coalesce(pl.col("installed_on"), pl.col("first_use"))
+    f = f.with_columns(
+        pl.lit(d).alias("as_of"),
+        (pl.lit(d) - start).dt.total_days().alias("days_since_install"),
+        pl.col("days_since_last_use").is_null().cast(pl.Float64).alias("never_used"),
+        *[
+            pl.col(c).fill_null(0)
+            for c in (
+                "use_days_30",
+                "use_days_60",
+                "use_days_90",
+                "use_days_all",
+                "use_days_180",
+                "use_days_365",
+                "minutes_30",
+                "minutes_90",
+            )
+        ],
+        # Seasonal tools (finance close) come back at quarter end, whatever the fleet.
+        pl.lit(float(_days_to_quarter_end(d))).alias("days_to_quarter_end"),
+    )
+    active = (pl.col("use_days_90") > 0).cast(pl.Float64)
+    n_peer = pl.len().over("role", "app_id") - 1
+    return f.with_columns(
+        (pl.col("days_since_last_use") / pl.col("max_gap")).alias("since_last_over_max_gap"),
+        (pl.col("days_since_last_use") / pl.col("median_gap")).alias("since_last_over_median_gap"),
+        (pl.col("use_days_30") > 0).cast(pl.Float64).mean().over("app_id").alias("app_recent_share"),
+        # Peers exclude the install itself, so an install cannot protect itself.
+        pl.when(n_peer > 0)
+        .then((active.sum().over("role", "app_id") - active) / n_peer)
+        .otherwise(None)
+        .alias("peer_active_share"),
+        n_peer.cast(pl.Float64).alias("peer_installs"),
+        active.mean().over("app_id").alias("app_active_share"),
+    ).drop("first_use")
+
+
+def install_features(
+    devices: pl.DataFrame,
+    apps: pl.DataFrame,
+    installs: pl.DataFrame,
+    usage: pl.DataFrame,
+    as_of_dates: Sequence[dt.date],
+) -> pl.DataFrame:
+    """One row per (paid install, as_of), using only usage and installs dated on or before each as_of."""
+    parts = [_one_date(devices, apps, installs, usage, d) for d in sorted(set(as_of_dates))]
+    if not parts:
+        raise ValueError("no as-of dates")
+    out = pl.concat(parts).collect()
+    return out.with_columns([pl.col(c).cast(pl.Float64) for c in FEATURES]).sort(
+        "as_of", "device_id", "app_id"
+    )
+
+
+def label_installs(frame: pl.DataFrame, usage: pl.DataFrame, horizon: int) -> pl.DataFrame:
+    """`used_next` = 1 when the install is used within (as_of, as_of + horizon]."""
+    keys = frame.select("device_id", "app_id", "as_of").unique()
+    hits = (
+        keys.join(usage.select("device_id", "app_id", "date"), on=["device_id", "app_id"])
+        .filter(
+            (pl.col("date") > pl.col("as_of"))
+            & (pl.col("date") <= pl.col("as_of") + dt.timedelta(days=horizon))
+        )
+        .select("device_id", "app_id", "as_of")
+        .unique()
+        .with_columns(used_next=pl.lit(1, dtype=pl.Int8))
+    )
+    return frame.join(hits, on=["device_id", "app_id", "as_of"], how="left").with_columns(
+        pl.col("used_next").fill_null(0)
+    )
+
+
+def protections(frame: pl.DataFrame, cfg: UsageConfig) -> pl.DataFrame:
+    """Add `protected_by` (null when nothing protects the install), in words."""
+    required = [(r, a) for r, ids in cfg.role_required_apps.items() for a in ids]
+    req = pl.lit(False)
+    for r, a in required:
+        req = req | ((pl.col("role") == r) & (pl.col("app_id") == a))
+    in_rhythm = (
+        (pl.col("use_days_all") >= 2)
+        & (pl.col("max_gap") <= cfg.max_rhythm_days)
+        & (pl.col("days_since_last_use") <= cfg.rhythm_slack * pl.col("max_gap") + cfg.rhythm_extra_days)
+    )
+    # A role's core tool on a fairly new install: the person is likely still settling in (or on leave).
+    # Old, long-idle installs of it are left to the model: protecting them all costs a third of the savings.
+    role_need = (
+        (pl.col("peer_active_share") >= cfg.role_need_share)
+        & (pl.col("peer_installs") >= cfg.role_need_min_peers)
+        & (pl.col("days_since_install") < cfg.role_need_install_days)
+    )
+    reason = (
+        pl.when(pl.col("days_since_install") < cfg.grace_days)
+        .then(pl.format("grace period: installed {} days ago", pl.col("days_since_install").cast(pl.Int64)))
+        .when(req)
+        .then(pl.lit("required for the role"))
+        .when(in_rhythm.fill_null(False))
+        .then(
+            pl.format(
+                "periodic user: last use {} days ago, longest past gap {} days",
+                pl.col("days_since_last_use").cast(pl.Int64),
+                pl.col("max_gap").cast(pl.Int64),
+            )
+        )
+        .when(role_need.fill_null(False))
+        .then(
+            pl.format(
+                "role needs it: {}% of {} peers use it",
+                (pl.col("peer_active_share") * 100).round(0).cast(pl.Int64),
+                pl.col("peer_installs").cast(pl.Int64),
+            )
+        )
+        .otherwise(None)
+    )
+    return frame.with_columns(reason.alias("protected_by"))
+
+
+def _x(frame: pl.DataFrame) -> np.ndarray[Any, np.dtype[np.float64]]:
+    return frame.select(FEATURES).to_numpy().astype(np.float64)
+
+
+def predict_use(model: UsageModel, frame: pl.DataFrame) -> np.ndarray[Any, np.dtype[np.float64]]:
+    if frame.height == 0:
+        return np.zeros(0)
+    if model.clf is None:  # no history to learn from: treat any use in 90 days as likely use
+        return (frame["use_days_90"].to_numpy() > 0).astype(np.float64)
+    p: np.ndarray[Any, np.dtype[np.float64]] = model.clf.predict_proba(_x(frame))[:, 1]
+    return p
+
+
+def pick_threshold(p_use: np.ndarray[Any, Any], used: np.ndarray[Any, Any], target: float) -> float:
+    """Largest P(use) cut whose reclaimed set has a false-reclaim rate <= target (on unprotected installs)."""
+    if p_use.size == 0:
+        return 0.05
+    order = np.argsort(p_use, kind="stable")
+    cum_false = np.cumsum(used[order]) / np.arange(1, p_use.size + 1)
+    ok = np.nonzero(cum_false <= target)[0]
+    # Take the last index where the running rate is still within target (the rate is not monotone).
+    return float(p_use[order][ok[-1]]) if ok.size else 0.0
+
+
+def train_usage(
+    tables: dict[str, pl.DataFrame], cfg: UsageConfig | None = None
+) -> tuple[UsageModel, pl.DataFrame]:
+    """Fit P(use within horizon) on early as-of dates; pick the reclaim threshold on later ones."""
+    cfg = cfg or UsageConfig()
+    usage = tables["app_usage"]
+    lo, hi = usage["date"].min(), usage["date"].max()
+    if not isinstance(lo, dt.date) or not isinstance(hi, dt.date):
+        raise ValueError("app_usage is empty: nothing to learn from")
+    first, last = lo + dt.timedelta(days=cfg.min_history_days), hi - dt.timedelta(days=cfg.horizon_days)
+    if last < first:
+        raise ValueError(
+            f"need {cfg.min_history_days + cfg.horizon_days} days of app usage, have {(hi - lo).days}"
+        )
+    dates = [last - dt.timedelta(days=k) for k in range(0, (last - first).days + 1, cfg.snapshot_every_days)]
+    feats = label_installs(
+        install_features(tables["devices"], tables["apps"], tables["app_installs"], usage, dates),
+        usage,
+        cfg.horizon_days,
+    )
+    split = first + (last - first) * 2 // 3
+    train = feats.filter(pl.col("as_of") + dt.timedelta(days=cfg.horizon_days) <= split)
+    valid = protections(feats.filter(pl.col("as_of") > split), cfg)
+    if train.height == 0 or train["used_next"].n_unique() < 2:
+        train = feats  # too little history for a split: fit on everything, threshold stays conservative
+    clf = HistGradientBoostingClassifier(
+        learning_rate=0.05, max_iter=200, max_leaf_nodes=15, min_samples_leaf=30, random_state=cfg.seed
+    ).fit(_x(train), train["used_next"].to_numpy())
+    model = UsageModel(clf, 0.0, cfg)
+    valid = valid.with_columns(p_use=pl.Series(predict_use(model, valid)))
+    open_ = valid.filter(pl.col("protected_by").is_null())
+    model.threshold = pick_threshold(
+        open_["p_use"].to_numpy(), open_["used_next"].to_numpy(), cfg.target_false_reclaim
+    )
+    return model, valid
+
+
+def reason_text(frame: pl.DataFrame) -> pl.Expr:
+    last = (
+        pl.when(pl.col("never_used") > 0)
+        .then(pl.format("never used in {} days since install", pl.col("days_since_install").cast(pl.Int64)))
+        .otherwise(pl.format("not used for {} days", pl.col("days_since_last_use").cast(pl.Int64)))
+    )
+    peers = (
+        pl.when(pl.col("peer_installs") > 0)
+        .then(
+            pl.format(
+                "; {}% of {} peers in the role use it",
+                (pl.col("peer_active_share") * 100).round(0).cast(pl.Int64),
+                pl.col("peer_installs").cast(pl.Int64),
+            )
+        )
+        .otherwise(pl.lit(""))
+    )
+    return pl.concat_str(last, peers)
+
+
+def candidates(model: UsageModel, frame: pl.DataFrame) -> pl.DataFrame:
+    """Reclamation candidates: device_id, app_id, confidence, monthly_saving_usd, reason."""
+    f = protections(frame, model.config).with_columns(
+        p_use=pl.Series(predict_use(model, frame), dtype=pl.Float64)
+    )
+    pick = f.filter(pl.col("protected_by").is_null() & (pl.col("p_use") <= model.threshold))
+    return pick.select(
+        "device_id",
+        "app_id",
+        (1.0 - pl.col("p_use")).alias("confidence"),
+        pl.col("license_cost_usd").alias("monthly_saving_usd"),
+        reason_text(pick).alias("reason"),
+    ).sort("confidence", "device_id", "app_id", descending=[True, False, False])
+
+
+def recommend_apps(
+    devices: pl.DataFrame,
+    installs: pl.DataFrame,
+    usage: pl.DataFrame,
+    as_of: dt.date,
+    min_share: float = 0.6,
+    min_peers: int = 5,
+) -> pl.DataFrame:
+    """Role-based recommendations: apps that at least `min_share` of a role's devices used in the last
+    90 days, for the devices of that role that do not have them (device_id, app_id, role, peer_share)."""
+    role = devices.select("device_id", pl.col("role").fill_null("(none)"))
+    active = (
+        usage.filter((pl.col("date") <= as_of) & (pl.col("date") > as_of - dt.timedelta(days=90)))
+        .select("device_id", "app_id")
+        .unique()
+    )
+    size = role.group_by("role").agg(pl.len().alias("peers"))
+    share = (
+        active.join(role, on="device_id")
+        .group_by("role", "app_id")
+        .agg(pl.len().alias("users"))
+        .join(size, on="role")
+        .with_columns((pl.col("users") / pl.col("peers")).alias("peer_share"))
+        .filter((pl.col("peer_share") >= min_share) & (pl.col("peers") >= min_peers))
+    )
+    have = installs.filter(pl.col("installed_on").is_null() | (pl.col("installed_on") <= as_of))
+    return (
+        role.join(share.select("role", "app_id", "peer_share"), on="role")
+        .join(have.select("device_id", "app_id"), on=["device_id", "app_id"], how="anti")
+        .select("device_id", "app_id", "role", "peer_share")
+        .sort("device_id", "app_id")
+    )
+
+
+def evaluate_usage(
+    model: UsageModel, tables: dict[str, pl.DataFrame], after: dt.date | None = None, every_days: int = 14
+) -> tuple[dict[str, Any], pl.DataFrame]:
+    """False-reclaim rate and share of idle paid installs found, next to a plain 'idle 60 days' rule."""
+    usage, cfg = tables["app_usage"], model.config
+    lo, hi = usage["date"].min(), usage["date"].max()
+    if not isinstance(lo, dt.date) or not isinstance(hi, dt.date):
+        raise ValueError("app_usage is empty")
+    first = lo + dt.timedelta(days=cfg.min_history_days)
+    if after is not None:
+        first = max(first, after + dt.timedelta(days=1))
+    last = hi - dt.timedelta(days=cfg.horizon_days)
+    if last < first:
+        raise ValueError("no evaluable as-of dates (need min history + 30 days of labels)")
+    dates = [last - dt.timedelta(days=k) for k in range(0, (last - first).days + 1, every_days)]
+    f = label_installs(
+        install_features(tables["devices"], tables["apps"], tables["app_installs"], usage, dates),
+        usage,
+        cfg.horizon_days,
+    )
+    f = protections(f, cfg).with_columns(p_use=pl.Series(predict_use(model, f), dtype=pl.Float64))
+    f = f.with_columns(
+        (pl.col("protected_by").is_null() & (pl.col("p_use") <= model.threshold)).alias("reclaim"),
+        (pl.coalesce(pl.col("days_since_last_use"), pl.col("days_since_install")) >= 60).alias("idle60"),
+        (1 - pl.col("used_next")).alias("label"),
+        (1 - pl.col("p_use")).alias("score"),
+    )
+
+    def rates(col: str) -> dict[str, float | int | None]:
+        r = f.filter(pl.col(col))
+        idle = f.filter(pl.col("used_next") == 0)
+        stay = idle.filter(pl.col("use_days_30") == 0)
+        return {
+            "reclaimed": r.height,
+            "false_reclaim_rate": mean_or_none(r["used_next"]),
+            # Of installs not used in the next 30 days, and of those also unused in the last 30.
+            "idle_found": mean_or_none(idle[col]),
+            "stay_idle_found": mean_or_none(stay[col]),
+            "monthly_saving_usd": float(r.filter(pl.col("used_next") == 0)["license_cost_usd"].sum()),
+        }
+
+    metrics: dict[str, Any] = {
+        "model": "usage",
+        "window": [str(min(dates)), str(max(dates))],
+        "as_of_dates": len(dates),
+        "paid_installs": f.height,
+        "idle_share": mean_or_none(f["used_next"] == 0),
+        **rates("reclaim"),
+        "baseline_idle_60_days": rates("idle60"),
+        "threshold_p_use": model.threshold,
+        "protected": f["protected_by"].is_not_null().sum(),
+    }
+    return metrics, f

@@ -1,0 +1,92 @@
+"""Licence reclamation: protections hold, reasons are true, CLI output has the documented columns."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+from typer.testing import CliRunner
+
+from models.cli import models_app
+from models.usage import UsageConfig, UsageModel, candidates, install_features, recommend_apps
+
+D = dt.date(2026, 6, 30)
+
+
+def _tables() -> dict[str, pl.DataFrame]:
+    devices = pl.DataFrame({"device_id": [1, 2, 3, 4, 5], "role": ["analyst"] * 5})
+    apps = pl.DataFrame({"app_id": [10, 20], "license_cost_usd": [30.0, 0.0]})
+    installs = pl.DataFrame(
+        {
+            "device_id": [1, 2, 3, 4, 5, 1],
+            "app_id": [10, 10, 10, 10, 10, 20],
+            "installed_on": [D - dt.timedelta(days=d) for d in (400, 400, 10, 300, 400, 400)],
+        }
+    )
+    days = [
+        (1, [290, 200, 110, 80]),  # quarterly: last use 80 days ago, gaps of 90 -> inside its rhythm
+        (2, []),  # paid for 400 days, never opened -> reclaim
+        (3, []),  # installed 10 days ago -> grace period
+        (4, list(range(200, 260))),  # used daily for two months, then abandoned 200 days ago -> reclaim
+        (5, list(range(0, 60))),  # daily user
+    ]
+    usage = pl.DataFrame(
+        [(dev, 10, D - dt.timedelta(days=k), 30.0) for dev, ks in days for k in ks],
+        schema={"device_id": pl.Int64, "app_id": pl.Int64, "date": pl.Date, "minutes_used": pl.Float64},
+        orient="row",
+    )
+    return {"devices": devices, "apps": apps, "app_installs": installs, "app_usage": usage}
+
+
+def _candidates(threshold: float) -> tuple[pl.DataFrame, pl.DataFrame]:
+    t = _tables()
+    feats = install_features(t["devices"], t["apps"], t["app_installs"], t["app_usage"], [D])
+    model = UsageModel(None, threshold, UsageConfig(role_need_share=0.99))
+    return feats, candidates(model, feats)
+
+
+def test_quarterly_and_new_installs_are_protected() -> None:
+    _feats, cands = _candidates(threshold=0.5)
+    assert sorted(cands["device_id"].to_list()) == [2, 4]
+    assert 20 not in cands["app_id"].to_list()  # free apps are never candidates
+    assert cands["monthly_saving_usd"].to_list() == [30.0, 30.0]
+
+
+def test_reasons_are_true_of_the_input() -> None:
+    feats, cands = _candidates(threshold=0.5)
+    reasons = dict(zip(cands["device_id"], cands["reason"], strict=True))
+    assert reasons[2].startswith("never used in 400 days since install")
+    assert reasons[4].startswith("not used for 200 days")
+    row = feats.filter(pl.col("device_id") == 4).row(0, named=True)
+    assert f"of {int(row['peer_installs'])} peers" in reasons[4]
+
+
+def test_role_recommendations() -> None:
+    t = _tables()
+    devices = pl.concat([t["devices"], pl.DataFrame({"device_id": [6], "role": ["analyst"]})])
+    # Devices 1 and 5 used app 10 in the last 90 days: 2 of 6 analysts (33 %).
+    rec = recommend_apps(devices, t["app_installs"], t["app_usage"], D, min_share=0.3, min_peers=3)
+    assert rec["device_id"].to_list() == [6] and rec["app_id"].to_list() == [10]
+    assert rec["peer_share"][0] == 2 / 6
+    assert recommend_apps(devices, t["app_installs"], t["app_usage"], D, min_share=0.5).height == 0
+
+
+def test_usage_cli_writes_candidates(fleet_dir: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    model = tmp_path / "usage.skops"
+    res = runner.invoke(models_app, ["train", "usage", "--data", str(fleet_dir), "--out", str(model)])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(
+        models_app, ["evaluate", "usage", "--data", str(fleet_dir), "--model", str(model), "--json"]
+    )
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "usage.parquet"
+    res = runner.invoke(
+        models_app, ["score", "usage", "--data", str(fleet_dir), "--model", str(model), "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    cands = pl.read_parquet(out)
+    assert cands.columns == ["device_id", "app_id", "confidence", "monthly_saving_usd", "reason"]
+    assert cands.height > 0 and cands["confidence"].is_between(0, 1).all()
+    assert (cands["monthly_saving_usd"] > 0).all()

@@ -98,9 +98,17 @@ def test_rollback_runs_inverses_once_and_reports_irreversible() -> None:
     assert [c[0] for c in ledger.calls] == ["tag_add", "device_lock", "tag_remove"]
 
 
-def test_rollback_that_needs_approval_requires_a_flow_run() -> None:
+def test_rollback_that_needs_approval_requires_a_flow_run(gov_settings: GovernanceSettings) -> None:
     store, ledger = MemoryAuditStore(), Ledger()
     tag = _tag([1])
     execute_actions([tag], ledger, store=store)
     with pytest.raises(RuntimeError, match="inside a flow run"):
-        rollback([tag.correlation_id], ledger, store=store, mode=RolloutMode.APPROVE)
+        rollback([tag.correlation_id], ledger, store=store, settings=gov_settings, mode=RolloutMode.APPROVE)
+
+
+def test_without_approver_identities_approval_is_rejected_at_once() -> None:
+    store, ledger = MemoryAuditStore(), Ledger()
+    wipe = Action(run_key="exec-1", kind=ActionKind.DEVICE_WIPE, targets=[1])
+    report = govern([wipe], ledger, store=store, settings=GovernanceSettings(), mode=RolloutMode.APPROVE)
+    assert report.approval.rejected == [wipe] and ledger.calls == []
+    assert "no approver identities" in (store.records[-1].detail or "")

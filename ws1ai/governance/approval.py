@@ -307,6 +307,17 @@ def request_approval(
     entries = [_Entry(i) for i in items]
     if not entries:
         return ApprovalOutcome()
+    if not ApproverVerifier(settings).configured:
+        # Nobody could ever be verified, so waiting would only delay the same answer: reject now, loudly.
+        detail = "no approver identities configured (WS1AI_GOVERNANCE_APPROVER_KEY / _SECRET_HASHES)"
+        log.error("approval %r: %s; rejecting %d action(s)", title, detail, len(entries))
+        store.write(
+            [
+                record_for(e.action, AuditStatus.REJECTED, tier=e.tier, detail=detail, mode=mode)
+                for e in entries
+            ]
+        )
+        return ApprovalOutcome(rejected=[e.action for e in entries])
     timeout = timeout_seconds or settings.approval_timeout_seconds
     poll = poll_interval or settings.approval_poll_seconds
     gate = _Gate(entries, title, store, settings, notify, timeout, poll, mode)

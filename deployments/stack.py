@@ -10,6 +10,7 @@ Ctrl-C stops everything it started.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import secrets
 import signal
@@ -119,6 +120,7 @@ def _point_clients_at(sandbox_url: str, prefect_api: str) -> None:
 def run_stack(config: StackConfig) -> None:
     # Imported here: they read settings from the environment that `_point_clients_at` sets.
     from prefect import serve
+    from prefect.settings import PREFECT_API_URL, PREFECT_RUNNER_POLL_FREQUENCY, temporary_settings
 
     from deployments.demo import make_something_happen
     from deployments.project import runner_deployments
@@ -136,8 +138,13 @@ def run_stack(config: StackConfig) -> None:
             app = create_app(state, settings=SandboxSettings(rate_limit_per_minute=2000))
         sandbox_url = stack.enter_context(serve_in_background(app, port=config.sandbox_port))
         console.print(f"Sandbox tenant   [bold]{sandbox_url}[/]  ({config.devices} devices)")
-        _point_clients_at(sandbox_url, api)
-        receiver_url = stack.enter_context(start_receiver(config.webhook_port))
+        _point_clients_at(sandbox_url, api)  # for the flow-run subprocesses serve starts
+        # This process imported Prefect before we knew the API URL: its settings change through Prefect's own
+        # context, which the scenario thread inherits through `copy_context`.
+        stack.enter_context(
+            temporary_settings(updates={PREFECT_API_URL: api, PREFECT_RUNNER_POLL_FREQUENCY: 1})
+        )
+        receiver_url = stack.enter_context(start_receiver(config.webhook_port, api))
         register_webhook(receiver_url)
         console.print(
             f"Webhook receiver [bold]{receiver_url}[/]  (registered with the tenant's event notifications)"
@@ -146,7 +153,8 @@ def run_stack(config: StackConfig) -> None:
         deployments = runner_deployments()
         console.print(f"Serving {len(deployments)} deployments from prefect.yaml; Ctrl-C stops everything.")
         scenario = threading.Thread(
-            target=make_something_happen,
+            target=contextvars.copy_context().run,
+            args=(make_something_happen,),
             kwargs={
                 "sandbox_url": sandbox_url,
                 "ui_url": api.removesuffix("/api"),

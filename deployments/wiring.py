@@ -19,9 +19,9 @@ __all__ = ["register_webhook", "start_receiver"]
 
 
 @contextmanager
-def start_receiver(port: int) -> Iterator[str]:
-    """The receiver on 127.0.0.1:`port`, emitting to the Prefect API in the environment."""
-    with serve_in_background(create_receiver(WebhookSettings()), port=port) as url:
+def start_receiver(port: int, prefect_api: str) -> Iterator[str]:
+    """The receiver on 127.0.0.1:`port`, emitting events to `prefect_api`."""
+    with serve_in_background(create_receiver(WebhookSettings(prefect_api_url=prefect_api)), port=port) as url:
         yield url
 
 

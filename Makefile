@@ -15,7 +15,7 @@ install: $(STAMP)
 
 ## run: the main job on the embedded sandbox tenant (no tenant, no internet needed)
 run: install
-	$(VENV)/bin/ws1ai demo
+	$(VENV)/bin/ws1ai stack
 
 ## test: the whole test suite (pytest exits non-zero when a test fails or none ran)
 test: install

@@ -3,8 +3,10 @@
 Prefect is the audit trail (DESIGN rule 6); there is no side database. Each `AuditRecord` is written twice:
 
 * **a table artifact row** (synchronous REST call). Key `<prefix>-<hash of run key>`: every write adds a
-  version, and artifact versions are never vacuumed. This is the durable copy that idempotency and rollback
-  trust, because it is on the server when `write` returns (a crash right after cannot lose it).
+  version; versions stay unless the server's `flow_runs`/`orphans` vacuum is switched on (by default
+  `PREFECT_SERVER_SERVICES_DB_VACUUM_ENABLED` vacuums events only). This is the durable copy that
+  idempotency and rollback trust, because it is on the server when `write` returns (a crash right after
+  cannot lose it).
 * **one Prefect event per target**: `ws1ai.action.<status>`, resource `ws1.device.<id>`, related to the flow
   run (added by Prefect from the run context) and to `ws1ai.action.<correlation id>` (role `action`); the
   payload carries the correlation id, approvers, rationale, model and prompt versions. Events drive

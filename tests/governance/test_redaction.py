@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import random
+from datetime import date
+
+from pydantic import BaseModel
 
 from ws1ai.governance.redaction import Redactor, redact
 
@@ -78,3 +82,47 @@ def test_known_values_and_name_parts() -> None:
     r = Redactor(names=["Ana Lima"], known={"asset": ["LAPTOP-77"]})
     assert r.redact("Lima's LAPTOP-77 and Ana") == "<NAME_1>'s <ASSET_1> and <NAME_2>"
     assert r.restore(r.redact("Lima's LAPTOP-77 and Ana")) == "Lima's LAPTOP-77 and Ana"
+
+
+class _Device(BaseModel):
+    device_id: int
+    serial_number: str
+    user_email: str
+    enrolled_on: date
+
+
+def test_property_no_generated_pii_survives_in_any_shape() -> None:
+    """Seeded random records: PII in named fields, free text, JSON strings, models, big ints, nesting."""
+    rng = random.Random(20261123)
+    first_names = ["Ana", "Bruno", "Chen", "Dmitri", "Eva", "Farah", "Gustavo", "Hiro"]
+    last_names = ["Lima", "Okafor", "Schmidt", "Tanaka", "Novak", "Haddad", "Moreau", "Kowalski"]
+    alnum = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
+    for _ in range(200):
+        person = f"{rng.choice(first_names)} {rng.choice(last_names)}"
+        email = f"{person.lower().replace(' ', '.')}@corp{rng.randint(1, 9)}.example.com"
+        serial = "C" + "".join(rng.choice(alnum) for _ in range(10)) + str(rng.randint(0, 9))
+        imei = "".join(str(rng.randint(0, 9)) for _ in range(15))
+        mac = ":".join(f"{rng.randint(0, 255):02x}" for _ in range(6))
+        phone = (
+            f"+{rng.randint(1, 99)} {rng.randint(100, 999)} {rng.randint(100, 999)} {rng.randint(1000, 9999)}"
+        )
+        asset = f"ASSET-{rng.randint(1000, 99999)}"
+        pii = [person, *person.split(), email, serial, imei, mac, phone, asset]
+        shapes: list[object] = [
+            {"SerialNumber": serial, "Imei": int(imei) if imei[0] != "0" else imei, "PhoneNumber": phone},
+            f"{person} ({email}) says {serial} with MAC {mac} overheats; call {phone}; tag {asset}",
+            json.dumps({"user": {"email": email}, "note": f"IMEI {imei}"}),
+            _Device(
+                device_id=rng.randint(1, 10**6),
+                serial_number=serial,
+                user_email=email,
+                enrolled_on=date(2025, 1, 2),
+            ),
+            {(email if rng.random() < 0.5 else "k"): [{"deep": (mac, {asset})}]},
+        ]
+        rng.shuffle(shapes)
+        record = {"items": shapes, "owner": person}
+        r = Redactor(names=[person])
+        text = json.dumps(r.redact(record), default=str)
+        leaked = [p for p in pii if p in text]
+        assert not leaked, (leaked, text)

@@ -130,7 +130,11 @@ class Redactor:
         return repl
 
     def redact(self, value: Any) -> Any:
-        """Redact str, dict (keys and values), list and tuple recursively; other scalars pass through."""
+        """Redact str, dict (keys and values), list, tuple, set and pydantic models recursively.
+
+        Numbers, booleans and None pass through (except 14+ digit integers); other objects are redacted as
+        their `str()`.
+        """
         if isinstance(value, str):
             return self.redact_text(value)
         if isinstance(value, Mapping):
@@ -150,7 +154,19 @@ class Redactor:
         if isinstance(value, list | tuple):
             items = [self.redact(v) for v in value]
             return type(value)(items) if isinstance(value, tuple) else items
-        return value
+        if isinstance(value, set | frozenset):
+            return [self.redact(v) for v in sorted(value, key=str)]
+        if value is None or isinstance(value, bool | float):
+            return value
+        if isinstance(value, int):
+            # Small ints are ids and counts; a 14+ digit number may be an IMEI or a phone number.
+            return value if abs(value) < 10**13 else self.redact_text(str(value))
+        dump = getattr(value, "model_dump", None)
+        if callable(dump):  # pydantic models (e.g. UEM wire objects): redact their JSON form
+            return self.redact(dump(mode="json"))
+        # Anything else (dates, UUIDs, custom objects) would be str()-ed on its way to the model anyway,
+        # so redact that string rather than let json.dumps(default=str) leak it later.
+        return self.redact_text(str(value))
 
     def restore(self, value: Any) -> Any:
         """Put the originals back into the model's answer (str, or nested dict/list)."""

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from tests.uem.conftest import advance_clock, make_settings, sandbox_settings
+from tests.uem.conftest import advance_clock, inject_fault, make_settings, sandbox_settings
 from ws1ai.settings import AuthMode
 from ws1ai.uem import UEMClient, UEMUnauthorized
 from ws1ai.uem.auth import OAuthAuthenticator, _lifetime
@@ -98,3 +98,28 @@ def test_secrets_never_appear_in_reprs(uem: UEMClient) -> None:
     text = " ".join([repr(uem), repr(uem.transport.auth), repr(settings), str(uem.limiter.stats)])
     for secret in secrets:
         assert secret not in text
+
+
+def test_secrets_never_reach_the_logs(http: httpx.Client, caplog: pytest.LogCaptureFixture) -> None:
+    import base64
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    settings = make_settings(auth_mode=AuthMode.OAUTH)
+    inject_fault(http, route="/api/mdm/devices/search", kind="5xx", status=503, retry_after=0, count=1)
+    with UEMClient(settings, http=http) as uem:
+        uem.devices.search(page_size=2)
+    wrong = UEMClient(make_settings(password=SecretStr("not-the-password")), http=http)
+    with wrong, pytest.raises(UEMUnauthorized):
+        wrong.devices.search(page_size=2)
+    text = caplog.text
+    assert "503" in text  # the retry was logged...
+    basic = base64.b64encode(f"{settings.username}:{settings.password.get_secret_value()}".encode()).decode()
+    for secret in (
+        settings.password.get_secret_value(),
+        settings.tenant_code.get_secret_value(),
+        settings.client_secret.get_secret_value(),
+        "not-the-password",
+        basic,
+    ):
+        assert secret not in text  # ...without any credential

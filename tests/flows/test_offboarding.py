@@ -10,8 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
+from prefect.logging import disable_run_logger
 
 from flows.offboarding import offboarding
+from tasks.hris import read_leavers
 from tests.flows.conftest import ledger
 from ws1ai.connectors.hris import HRISClient
 from ws1ai.governance.approval import Decision
@@ -53,6 +55,18 @@ def _leaver_facts(employee_id: str) -> tuple[str, dict[int, str], list[int]]:
             if a.id is not None and a.id.value is not None and a.id.value in paid
         ]
     return emp.email, devices, apps
+
+
+def test_leavers_since_a_date_come_from_the_hris_changes(tenant: httpx.Client) -> None:
+    today = date.today()
+    with disable_run_logger():
+        leavers = read_leavers.fn(None, date(2026, 11, 1), today, 50)
+    ids = {leaver.employee_id for leaver in leavers}
+    assert ACTIVE_LEAVER in ids and BYOD_LEAVER not in ids  # the latter left in August
+    active = next(leaver for leaver in leavers if leaver.employee_id == ACTIVE_LEAVER)
+    assert active.uem_user_active and active.uem_user_id is not None and active.devices
+    assert all(leaver.end_date is not None and leaver.end_date >= date(2026, 11, 1) for leaver in leavers)
+    assert _writes(tenant) == []  # reading is reading
 
 
 def test_observe_mode_sends_no_write(tenant: httpx.Client) -> None:

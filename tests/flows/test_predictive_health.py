@@ -141,6 +141,18 @@ def test_approved_run_writes_exactly_the_decided_actions(
     scripted = [d for d, how in decided.items() if how == "scripted_fix"]
     assert sum(e["operation"] == "Script.Assign" for e in writes) == (1 if scripted else 0)
 
+    # The next sweep of the same data (unattended, auto mode): replacements are pending, the rest was
+    # executed under the same correlation ids — nothing new reaches the tenant.
+    again = predictive_health(
+        mode=RolloutMode.AUTO,
+        model_path=model_path,
+        review_budget=BUDGET,
+        report_dir=str(tmp_path),
+        return_state=True,
+    )
+    assert again.is_completed(), again
+    assert len(_writes(tenant)) == len(writes)
+
 
 def test_rejected_approval_executes_nothing(
     tenant: httpx.Client, model_path: str, tmp_path: Path, approve_in_background: Callable[..., Thread]

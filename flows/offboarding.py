@@ -10,7 +10,7 @@ Running it twice changes nothing the second time: the run key is `offboarding:<e
 decision is the same correlation id, which governance executes at most once), and the reads skip users
 already inactive and devices whose wipe is pending or done.
 
-    python -m flows.offboarding --help
+    python -m flows.offboarding    # every current leaver, approve mode, against the tenant in the environment
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ gets a replacement (ServiceNow incident with the full context, `Status` = `Pendi
 the user); a storage problem gets the clean-up script (or a reminder where the platform has none). Every
 write passes through governance. The run leaves a decision table and a PNG of the risk distribution.
 
-    python -m flows.predictive_health --help
+    python -m flows.predictive_health    # approve mode, against the tenant in the environment
 """
 
 from __future__ import annotations

@@ -100,3 +100,7 @@ def stack_command(
 
 def main() -> None:  # pragma: no cover - console entry point
     app()
+
+
+if __name__ == "__main__":  # `python -m ws1ai.cli` (tests run it this way, without the console script)
+    main()

@@ -51,7 +51,7 @@ from ws1ai.governance.approval_forms import (
     undo_hint,
     where_to_approve,
 )
-from ws1ai.governance.audit import AuditStatus, AuditStore, record_for
+from ws1ai.governance.audit import AuditRecord, AuditStatus, AuditStore, record_for
 from ws1ai.governance.config import GovernanceSettings, TimeoutOutcome
 from ws1ai.governance.identity import ApproverVerifier
 from ws1ai.governance.policy import PlannedAction
@@ -122,25 +122,22 @@ class _Gate:
         approvers: list[str],
         comment: str | None,
         detail: str | None,
-    ) -> None:
+    ) -> AuditRecord:
+        """Mark the entry decided and return its audit record (callers write a round's records at once)."""
         entry.decided = status
         cid = entry.action.correlation_id
         (self.outcome.approved if status is AuditStatus.APPROVED else self.outcome.rejected).append(
             entry.action
         )
         self.outcome.approvers[cid] = approvers
-        self.store.write(
-            [
-                record_for(
-                    entry.action,
-                    status,
-                    tier=entry.tier,
-                    approvers=approvers,
-                    comment=comment or None,
-                    detail=detail,
-                    mode=self.mode,
-                )
-            ]
+        return record_for(
+            entry.action,
+            status,
+            tier=entry.tier,
+            approvers=approvers,
+            comment=comment or None,
+            detail=detail,
+            mode=self.mode,
         )
 
     # -- timeout -------------------------------------------------------------------------------------
@@ -153,6 +150,7 @@ class _Gate:
             waiting = self.pending()
             self.outcome.timed_out = True
             outcome = self.settings.timeout_outcome
+            records: list[AuditRecord] = []
             for e in self.pending():
                 got = f"{len(e.approvals)} of {e.required} approvals" + (
                     f" ({', '.join(e.approvals)})" if e.approvals else ""
@@ -163,7 +161,7 @@ class _Gate:
                     and e.tier is not RiskTier.DESTRUCTIVE
                 )
                 if silent_ok:
-                    self._decide(
+                    decided = self._decide(
                         e,
                         AuditStatus.APPROVED,
                         [TIMEOUT_APPROVER],
@@ -171,13 +169,16 @@ class _Gate:
                         f"no objection within {self.timeout} s (timeout outcome: approve)",
                     )
                 else:
-                    self._decide(
+                    decided = self._decide(
                         e,
                         AuditStatus.REJECTED,
                         list(e.approvals),
                         None,
                         f"timed out after {self.timeout} s with {got}; outcome: {outcome}",
                     )
+                records.append(decided)
+            # Written before the run is resumed (or fails): the audit trail never misses a timeout.
+            self.store.write(records)
         self._notify("timed_out", waiting)
 
     def watch(self) -> None:
@@ -226,16 +227,23 @@ class _Gate:
                 return f"decision key {key!r} does not name exactly one action of this request"
             per_action[matches[0]] = d
         changed = False
+        records: list[AuditRecord] = []
         for cid, e in pending.items():
             d = per_action.get(cid, resp.decision)
             if d is Decision.REJECT:
-                self._decide(e, AuditStatus.REJECTED, [who], resp.comment, f"rejected by {who}")
+                records.append(
+                    self._decide(e, AuditStatus.REJECTED, [who], resp.comment, f"rejected by {who}")
+                )
                 changed = True
             elif who not in e.approvals:
                 e.approvals.append(who)
                 changed = True
                 if len(e.approvals) >= e.required:
-                    self._decide(e, AuditStatus.APPROVED, sorted(e.approvals), resp.comment, None)
+                    records.append(
+                        self._decide(e, AuditStatus.APPROVED, sorted(e.approvals), resp.comment, None)
+                    )
+        if records:
+            self.store.write(records)
         if not changed:
             return f"{who} has already approved; a second, distinct approver is needed"
         return None

@@ -36,8 +36,14 @@ def seeded_state() -> SandboxState:
     return SandboxState.seeded(devices=DEVICES, seed=SEED, days=10, rate_limit_per_minute=100_000)
 
 
+@pytest.fixture(scope="session")
+def original_fleet(seeded_state: SandboxState) -> Any:
+    return seeded_state.fleet
+
+
 @pytest.fixture
-def state(seeded_state: SandboxState) -> SandboxState:
+def state(seeded_state: SandboxState, original_fleet: Any) -> SandboxState:
+    seeded_state.fleet = original_fleet  # a test may have re-seeded the tenant
     seeded_state.reset()
     seeded_state.clock_offset = 0.0
     seeded_state.gate.throttle.limit = 100_000

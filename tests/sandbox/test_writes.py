@@ -265,3 +265,9 @@ def test_change_organization_group(client: httpx.Client) -> None:
         moved["LocationGroupId"]["Id"]["Value"] == other["Id"]["Value"]
         and moved["LocationGroupName"] == other["Name"]
     )
+
+
+def test_seed_replaces_the_fleet(client: httpx.Client) -> None:
+    r = client.post("/_sandbox/seed", json={"devices": 40, "seed": 3, "days": 5, "end": "2026-06-30"})
+    assert r.json() == {"devices": 40, "seed": 3, "days": 5, "start": "2026-06-26", "end": "2026-06-30"}
+    assert client.get("/api/mdm/devices/search", params={"pagesize": 1}).json()["Total"] == 40

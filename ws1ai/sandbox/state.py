@@ -71,8 +71,11 @@ class SandboxState:
         return cls(fleet, **kwargs)
 
     @classmethod
-    def seeded(cls, devices: int, seed: int, days: int = 30, **kwargs: Any) -> SandboxState:
-        return cls(_generate(devices, seed, days), **kwargs)
+    def seeded(
+        cls, devices: int, seed: int, days: int = 30, *, end: date | None = None, **kwargs: Any
+    ) -> SandboxState:
+        """A tenant over `generate_fleet(devices, seed, days, end)` (end defaults to the simulator's)."""
+        return cls(_generate(devices, seed, days, end), **kwargs)
 
     def reset(self) -> None:
         """Back to the seeded fleet: tenant data, ledger, faults, counters (tokens survive)."""
@@ -80,8 +83,8 @@ class SandboxState:
             self._load(self.fleet)
             self.gate.reset()
 
-    def reseed(self, devices: int, seed: int, days: int) -> None:
-        fleet = _generate(devices, seed, days)
+    def reseed(self, devices: int, seed: int, days: int, end: date | None = None) -> None:
+        fleet = _generate(devices, seed, days, end)
         with self.lock:
             self._load(fleet)
             self.gate.reset()
@@ -348,9 +351,11 @@ class SandboxState:
             self.on_device_event(rec, event_type)
 
 
-def _generate(devices: int, seed: int, days: int) -> FleetLike:
+def _generate(devices: int, seed: int, days: int, end: date | None = None) -> FleetLike:
     # Imported late: the simulator is a separate module (and heavy); a state can be built without it.
     from ws1ai.sandbox.fleet import generate_fleet
 
+    if end is not None:
+        return generate_fleet(devices=devices, seed=seed, days=days, end=end)
     fleet: FleetLike = generate_fleet(devices=devices, seed=seed, days=days)
     return fleet

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -45,6 +46,7 @@ def reset(request: Request) -> Response:
 
 @router.post("/_sandbox/seed")
 async def seed(request: Request) -> Response:
+    """Body {devices, seed, days, end?: "YYYY-MM-DD"}: a new fleet from the simulator."""
     body = await body_json(request) or {}
     try:
         devices, seed_, days = (
@@ -52,11 +54,20 @@ async def seed(request: Request) -> Response:
             int(body.get("seed", 7)),
             int(body.get("days", 30)),
         )
+        end = date.fromisoformat(str(body["end"])) if body.get("end") else None
     except (TypeError, ValueError) as exc:
-        raise ApiError.bad_request("devices, seed and days must be integers.") from exc
+        raise ApiError.bad_request("devices, seed and days must be integers; end an ISO date.") from exc
     state = st(request)
-    state.reseed(devices, seed_, days)
-    return json_response({"devices": len(state.devices), "seed": seed_, "days": days})
+    state.reseed(devices, seed_, days, end)
+    return json_response(
+        {
+            "devices": len(state.devices),
+            "seed": seed_,
+            "days": days,
+            "start": state.start.isoformat(),
+            "end": state.end.isoformat(),
+        }
+    )
 
 
 @router.post("/_sandbox/faults")

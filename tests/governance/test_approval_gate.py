@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from uuid import UUID
 
 import pytest
 from prefect import flow, get_client
+from prefect.flow_runs import resume_flow_run
 
 from ws1ai.governance.actions import Action, ActionKind
-from ws1ai.governance.approval import ApprovalOutcome, Decision, request_approval
+from ws1ai.governance.approval import ApprovalOutcome, ApprovalTimeout, Decision, request_approval
 from ws1ai.governance.approval_forms import ApprovalNotice
 from ws1ai.governance.audit import AuditStatus, MemoryAuditStore
-from ws1ai.governance.config import GovernanceSettings
+from ws1ai.governance.config import GovernanceSettings, TimeoutOutcome
 from ws1ai.governance.resume import list_pending, submit_decision, wait_for_pending
 
 pytestmark = pytest.mark.prefect
@@ -45,6 +47,9 @@ def test_wipe_needs_two_distinct_verified_approvers(
 
     def approver_side() -> None:
         p = wait_for_pending(title="two-person")
+        # Malformed input is refused by the server against the form's schema; the run stays paused.
+        with pytest.raises(RuntimeError):
+            resume_flow_run(UUID(p.flow_run_id), run_input={"decision": "maybe", "approver": "alice"})
         assert "device_wipe on 1 device(s)" in "".join(i.summary for i in p.request.items)
         # alice approves the batch but rejects the tag action by prefix.
         submit_decision(
@@ -115,3 +120,24 @@ def test_timeout_is_rejected_audited_and_the_run_completes(
     [rec] = store.records
     assert rec.status is AuditStatus.REJECTED and "timed out" in (rec.detail or "")
     assert [n.event for n in notices] == ["requested", "reminder", "timed_out"]
+
+
+def test_timeout_outcome_fail_audits_then_fails_the_run(
+    prefect_server: str, gov_settings: GovernanceSettings
+) -> None:
+    store = MemoryAuditStore()
+    settings = gov_settings.model_copy(update={"timeout_outcome": TimeoutOutcome.FAIL})
+    tag = Action(run_key="gate-3", kind=ActionKind.TAG_ADD, targets=[8], payload={"tag": "t"})
+
+    @flow(name="ws1ai-test-timeout-fail")
+    def gated() -> ApprovalOutcome:
+        return request_approval(
+            [tag], title="timeout-fail", store=store, settings=settings, timeout_seconds=2
+        )
+
+    state = gated(return_state=True)
+    assert state.is_failed()
+    with pytest.raises(ApprovalTimeout):
+        state.result()
+    [rec] = store.records
+    assert rec.status is AuditStatus.REJECTED and "outcome: fail" in (rec.detail or "")

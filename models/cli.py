@@ -56,6 +56,9 @@ def train(
     weekly_review_budget: Annotated[
         int | None, typer.Option(help="health: alerts a week; overrides the cost threshold")
     ] = None,
+    max_iter: Annotated[
+        int, typer.Option(help="health: boosting iterations (fewer = faster, rougher)")
+    ] = 150,
 ) -> None:
     """Fit a model on DIR and save it with its JSON sidecar."""
     opts: dict[str, Any] = {
@@ -64,6 +67,7 @@ def train(
         "cost_miss": cost_miss,
         "cost_false_alarm": cost_false_alarm,
         "weekly_review_budget": weekly_review_budget,
+        "max_iter": max_iter,
     }
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     try:

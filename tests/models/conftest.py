@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,10 +26,24 @@ def other_fleet_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_blas_thread() -> Iterator[None]:
+    """Gradient boosting's OpenMP threads thrash on a small shared machine; one thread is faster there."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        yield
+
+
 @pytest.fixture(scope="session")
 def health_model(fleet_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from models import pipeline
+    """Trained through the CLI itself (so the CLI's train path is exercised once, not twice)."""
+    from typer.testing import CliRunner
+
+    from models.cli import models_app
 
     out = tmp_path_factory.mktemp("models") / "health.skops"
-    pipeline.train("health", fleet_dir, out, {"seed": 0, "max_iter": 60})
+    args = ["train", "health", "--data", str(fleet_dir), "--out", str(out), "--max-iter", "60"]
+    res = CliRunner().invoke(models_app, args)
+    assert res.exit_code == 0, res.output
     return out

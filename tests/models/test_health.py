@@ -40,7 +40,7 @@ def test_scoring_ignores_rows_after_as_of(health_model: Path, fleet_dir: Path, t
 
 def test_training_is_deterministic(fleet_dir: Path, health_model: Path, tmp_path: Path) -> None:
     again = tmp_path / "again.skops"
-    pipeline.train("health", fleet_dir, again, {"seed": 0, "max_iter": 60})
+    pipeline.train("health", fleet_dir, again, {"seed": 0, "max_iter": 60, "horizon_days": 14})
     a = pipeline.score("health", fleet_dir, health_model)
     b = pipeline.score("health", fleet_dir, again)
     assert a.drop("model_version").equals(b.drop("model_version"))

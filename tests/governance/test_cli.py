@@ -129,6 +129,7 @@ def test_cli_approves_exports_and_rolls_back(
     assert rows[profile.correlation_id]["approved_by"] == ["alice"]
     assert rows[profile.correlation_id]["comment"] == "VPN only"
     assert rows[wipe.correlation_id]["status"] == "rejected"
+    assert rows[wipe.correlation_id]["rejected_by"] == ["alice"]
 
     # Rollback runs the inverse through governance again: a profile removal waits for approval.
     def approve_rollback() -> None:

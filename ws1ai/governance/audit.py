@@ -379,6 +379,9 @@ def action_history(records: Iterable[AuditRecord]) -> list[dict[str, Any]]:
                 "who": f"{a.decided_by} (model {a.model_version or '-'}, prompt {a.prompt_version or '-'})",
                 "confidence": a.confidence,
                 "approved_by": approvers,
+                "rejected_by": sorted(
+                    {p for r in recs if r.status is AuditStatus.REJECTED for p in r.approvers}
+                ),
                 "comment": next((r.comment for r in reversed(recs) if r.comment), None),
                 "detail": last.detail,
                 "mode": last.mode,

@@ -116,11 +116,8 @@ class WebhookDispatcher:
 
     def _run(self) -> None:
         with httpx.Client(timeout=5.0) as client:
-            while True:
-                try:
-                    url, user, pwd, payload = self._queue.get(timeout=30.0)
-                except queue.Empty:
-                    return
+            while True:  # a daemon thread that never exits: no race between "idle, exiting" and a new event
+                url, user, pwd, payload = self._queue.get()
                 self._deliver(client, url, user, pwd, payload)
                 self._queue.task_done()
 
@@ -132,7 +129,7 @@ class WebhookDispatcher:
                 if resp.status_code < 300:
                     self.delivered += 1
                     return
-            except httpx.HTTPError as exc:
+            except Exception as exc:  # any failure (bad URL too) is a failed attempt; the thread must live on
                 log.info("webhook to %s failed (attempt %d): %s", url, attempt, type(exc).__name__)
             time.sleep(RETRY_DELAY_SECONDS * attempt)
         self.failed += 1

@@ -13,7 +13,7 @@ from prefect import flow, get_client
 from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
 
 from ws1ai.governance.actions import Action, ActionKind
-from ws1ai.governance.audit import PrefectAuditStore, export, flush_events
+from ws1ai.governance.audit import PrefectAuditStore, devices_touched_since, export, flush_events
 from ws1ai.governance.config import GovernanceSettings, RolloutMode
 from ws1ai.governance.execute import GovernanceReport, govern
 
@@ -52,6 +52,8 @@ def test_governed_run_is_audited_readable_and_never_repeated(
     assert len(first.execution.executed) == 2
     assert sorted(second.already_executed) == sorted(a.correlation_id for a in actions)
     assert sorted(calls) == sorted(a.correlation_id for a in actions)
+    # The per-hour blast-radius input comes from the same trail.
+    assert devices_touched_since(store, since) == {ActionKind.TAG_ADD: 2, ActionKind.DEVICE_SYNC: 1}
 
     flush_events()
     tag_cid = actions[0].correlation_id

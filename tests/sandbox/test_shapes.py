@@ -253,3 +253,21 @@ def test_bulk_response_shape(client: httpx.Client) -> None:
     body = r.json()
     assert list(body) == ["TotalItems", "AcceptedItems", "FailedItems", "Faults"]
     assert set(body["Faults"]["Fault"][0]) == {"ErrorCode", "ItemValue", "Message"}
+
+
+def test_gps_is_a_bare_array_of_strings(client: httpx.Client) -> None:
+    dev = first_device(client)
+    gps = client.get(f"/api/mdm/devices/{dev['Id']['Value']}/gps", params={"dayRange": 3}).json()
+    assert isinstance(gps, list) and len(gps) == 3
+    assert set(gps[0]) == {
+        "SampleTime",
+        "Latitude",
+        "Longitude",
+        "Elevation",
+        "Speed",
+        "Note",
+        "DeviceId",
+        "Id",
+        "Uuid",
+    }
+    assert all(isinstance(gps[0][k], str) for k in ("Latitude", "Longitude", "Speed"))

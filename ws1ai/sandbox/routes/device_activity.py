@@ -198,3 +198,43 @@ def device_smart_groups(ident: str, request: Request) -> Response:
             if smart_group_member(state, sg, rec)
         ]
     return json_response({"SmartGroup": groups})
+
+
+_CITIES = {
+    "Austin": (30.2672, -97.7431),
+    "London": (51.5072, -0.1276),
+    "Berlin": (52.52, 13.405),
+    "New York": (40.7128, -74.006),
+    "Singapore": (1.3521, 103.8198),
+    "Tokyo": (35.6762, 139.6503),
+}
+
+
+@router.get("/api/mdm/devices/{ident}/gps")
+def device_gps(ident: str, request: Request) -> Response:
+    """Bare array of `GpsCoordinate` (all values strings), one sample per day within `dayRange`."""
+    state = st(request)
+    days = q_int(request, "dayrange", default=1) or 1
+    with state.lock:
+        rec = resolve_device(state, ident)
+        site = state.org_groups.get(rec.lgid, {"name": ""})["name"]
+        lat, lon = _CITIES.get(site, (37.3861 + (rec.lgid % 7) * 0.5, -122.0839 + (rec.lgid % 5) * 0.5))
+        seen = rec.last_seen
+    samples = []
+    for n in range(min(days, 30)):
+        jitter = ((rec.id * 7919 + n * 104_729) % 1000) / 100_000
+        when = seen - timedelta(days=n)
+        samples.append(
+            {
+                "SampleTime": fmt_ts(when),
+                "Latitude": f"{lat + jitter:.6f}",
+                "Longitude": f"{lon - jitter:.6f}",
+                "Elevation": "0",
+                "Speed": "0",
+                "Note": "",
+                "DeviceId": {"Value": rec.id},
+                "Id": {"Value": rec.id * 100 + n},
+                "Uuid": stable_uuid("gps", (rec.id, n)),
+            }
+        )
+    return json_response(samples)

@@ -39,6 +39,9 @@ class Lifecycle:
     lead: FloatArray  # days of visible degradation before fail_day (0 when silent)
     amplitude: FloatArray  # how strongly the precursor shows (0.6 subtle .. 1.6 blatant)
     shape: FloatArray  # >1: degradation accelerates toward the failure
+    style: IntArray  # 0 smooth ramp, 1 step (sudden change part-way), 2 intermittent (events some days)
+    step_at: FloatArray  # for steps: where in the lead the change happens (0..1)
+    panic_share: FloatArray  # logic board: panics vs thermal events (some mostly overheat, some panic)
     hazard: FloatArray  # annual failure rate used (for diagnostics)
 
 
@@ -89,4 +92,8 @@ def simulate_lifecycle(
     fail_day = np.where(stop < fail_day, NEVER, fail_day)
     component[fail_day == NEVER] = -1
     stop = np.minimum(stop, fail_day)
-    return Lifecycle(first, stop, fail_day, component, lead, amplitude, shape, hazard)
+    style = rng.choice(3, size=n, p=[0.5, 0.25, 0.25])
+    step_at = rng.uniform(0.15, 0.8, n)
+    panic_share = rng.random(n)
+    return Lifecycle(first, stop, fail_day, component, lead, amplitude, shape, style, step_at, panic_share,
+                     hazard)

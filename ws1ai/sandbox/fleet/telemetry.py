@@ -143,9 +143,15 @@ def _block(
     # Precursor progress in [0, 1], shaped to accelerate, scaled by how loudly this failure announces itself.
     fail, lead = col(life.fail_day), np.maximum(col(life.lead), 1e-9)
     ramp = np.clip((day - (fail - lead)) / lead, 0.0, 1.0)
-    prog = np.where(col(life.lead) > 0, ramp ** col(life.shape) * col(life.amplitude), 0.0)
+    # Styles: a smooth accelerating ramp, a step part-way through the lead, or events on some days only.
+    style = col(life.style)
+    shaped = np.where(style == 1, (ramp >= col(life.step_at)) & (ramp > 0), ramp ** col(life.shape))
+    prog = np.where(col(life.lead) > 0, shaped * col(life.amplitude), 0.0)
+    on_days = np.where(style == 2, (rng.random((c, d)) < 0.35) / 0.35, 1.0)
     comp = col(life.component)
     p_batt, p_stor, p_logic = (np.where(comp == k, prog, 0.0) for k in range(3))
+    e_stor, e_logic = p_stor * on_days, p_logic * on_days  # what drives event counts
+    panic_w = 0.3 + 1.4 * col(life.panic_share)
 
     # Battery: cycles accumulate (faster when the battery is failing); health falls with cycles and time.
     usage = np.where(weekend, 0.7, 1.05) * rng.gamma(6.0, 1 / 6.0, (c, d))
@@ -184,11 +190,12 @@ def _block(
         hit = (model == ev_model) & (dev.os_lag[idx] == 0)
         burst[hit, ev_day:ev_day + ev_len] *= ev_mult
     noise = np.minimum(col(par.crash_rate) * burst, 40.0)
-    crash_lam = noise * (1.0 + 5.0 * p_stor) + 2.0 * p_stor + 0.8 * p_logic  # I/O errors crash apps
+    crash_lam = noise * (1.0 + 5.0 * e_stor) + 2.0 * e_stor + 0.8 * e_logic  # I/O errors crash apps
     crashes = np.asarray(rng.poisson(crash_lam))
     summer = np.isin(month, [6, 7, 8])
-    panics = np.asarray(rng.poisson(col(par.panic_rate) * np.where(burst > 5, 3.0, 1.0) + 1.0 * p_logic))
-    thermal_lam = col(par.thermal_rate) * np.where(summer, 1.6, 1.0) + 1.2 * p_logic + 0.1 * p_batt
+    panics = np.asarray(rng.poisson(col(par.panic_rate) * np.where(burst > 5, 3.0, 1.0) + panic_w * e_logic))
+    thermal_w = 1.2 * (2.0 - panic_w)
+    thermal_lam = col(par.thermal_rate) * np.where(summer, 1.6, 1.0) + thermal_w * e_logic + 0.1 * p_batt
     thermal = np.asarray(rng.poisson(thermal_lam))
 
     # Reporting: alive window, random misses, desktops off at weekends, holiday/offline gaps.

@@ -185,3 +185,19 @@ def test_report_export_csv(client: httpx.Client) -> None:
         "thermal_event_count",
     ]
     assert len(rows) > 300
+
+
+def test_enrollment_adds_a_device_and_notifies(client: httpx.Client, receiver: Receiver) -> None:
+    _configure(client, receiver.url, Enrollment=True)
+    key = {"X-API-Key": HRISSettings(_env_file=None).api_key.get_secret_value()}  # type: ignore[call-arg]
+    email = client.get("/hris/employees", params={"page_size": 1}, headers=key).json()["employees"][0][
+        "email"
+    ]
+    total = client.get("/api/mdm/devices/search", params={"pagesize": 1}).json()["Total"]
+    made = client.post("/_sandbox/devices/enroll", json={"user_email": email, "platform": "WinRT"})
+    assert made.status_code == 201
+    dev = client.get(f"/api/mdm/devices/{made.json()['DeviceId']}").json()
+    assert (dev["UserEmailAddress"], dev["Platform"], dev["EnrollmentStatus"]) == (email, "WinRT", "Enrolled")
+    assert client.get("/api/mdm/devices/search", params={"pagesize": 1}).json()["Total"] == total + 1
+    client.post("/_sandbox/webhooks/drain")
+    assert [p["EventType"] for _, p in receiver.calls] == ["Enrollment Complete"]

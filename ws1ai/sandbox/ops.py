@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ws1ai.sandbox.errors import ApiError
-from ws1ai.sandbox.identifiers import fmt_ts
+from ws1ai.sandbox.identifiers import fmt_ts, stable_uuid
 from ws1ai.sandbox.records import DeviceRecord
 from ws1ai.sandbox.state import SandboxState
 
@@ -20,6 +20,7 @@ __all__ = [
     "V2_COMMANDS",
     "apply_command",
     "canonical_command",
+    "enroll_device",
     "log_event",
     "set_compliance",
 ]
@@ -149,3 +150,67 @@ def set_compliance(
     if changed:
         state.touch()
     return changed
+
+
+_DEFAULT_MODELS = {
+    "AppleOsX": ("MacBook Pro (14-inch, 2024)", "15.1"),
+    "WinRT": ("Latitude 7450", "10.0.26100"),
+    "Apple": ("iPhone 16", "18.1"),
+    "Android": ("Galaxy S24", "15"),
+}
+
+
+def enroll_device(
+    state: SandboxState,
+    email: str,
+    platform: str = "AppleOsX",
+    model: str | None = None,
+    ownership: str = "C",
+) -> DeviceRecord:
+    """A new device enrolls for `email` (a new hire's laptop, a replacement): fires "Enrollment Complete"."""
+    if platform not in _DEFAULT_MODELS:
+        raise ApiError.bad_request(f"platform must be one of {', '.join(_DEFAULT_MODELS)}.")
+    if ownership not in ("C", "E", "S"):
+        raise ApiError.bad_request("ownership must be C, E or S.")
+    emp = {}
+    if state.employees.height:
+        match = state.employees.filter(state.employees["email"].str.to_lowercase() == email.lower())
+        emp = match.row(0, named=True) if match.height else {}
+    known = state.devices_of_user(email)
+    site = (
+        known[0].lgid
+        if known
+        else min((o for o, g in state.org_groups.items() if g["level"] == 2), default=570)
+    )
+    new_id = (max(state.devices) if state.devices else 10_000) + 1
+    now = state.now()
+    default_model, os_version = _DEFAULT_MODELS[platform]
+    rec = DeviceRecord(
+        id=new_id,
+        uuid=stable_uuid("device", f"enrolled:{new_id}"),
+        serial=f"SBX{new_id:09d}",
+        platform=platform,
+        model=model or default_model,
+        os_version=os_version,
+        ownership=ownership,
+        user_name=known[0].user_name if known else email.split("@")[0],
+        user_email=email,
+        department=str(emp.get("department") or (known[0].department if known else "")),
+        role=str(emp.get("role") or (known[0].role if known else "")),
+        lgid=site,
+        enrolled_on=now,
+        last_seen=now,
+        compliance="Compliant",
+        compromised=False,
+        encrypted=True,
+        purchase_date=now.date(),
+        warranty_end=now.date().replace(year=now.year + 3),
+        battery_health=100.0 if platform != "WinRT" else None,
+        battery_cycles=0 if platform != "WinRT" else None,
+        storage_used_pct=12.0,
+        last_compliance_check=now,
+    )
+    state.add_device(rec)
+    log_event(state, rec, "Enrollment complete", "Info")
+    state.emit(rec, "Enrollment Complete")
+    return rec

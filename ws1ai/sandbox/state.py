@@ -271,6 +271,16 @@ class SandboxState:
             raise ApiError.device_not_found()
         return rec
 
+    def add_device(self, rec: DeviceRecord) -> None:
+        """A newly enrolled device (ids only grow, so the dict stays in id order)."""
+        self.devices[rec.id] = rec
+        self._by_uuid[rec.uuid.lower()] = rec.id
+        self._by_serial[rec.serial.lower()] = rec.id
+        if self._by_udid is not None:
+            self._by_udid[udid(rec.id)] = rec.id
+        self._by_email = None
+        self.touch()
+
     def remove_device(self, device_id: int) -> None:
         rec = self.devices.pop(device_id, None)
         if rec is None:

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 # EventType → the DeviceEvents toggle of EventNotificationModel that enables it.
 EVENT_TOGGLES = {
     "Compliance Status Changed": "ComplianceStatusChange",
+    "Enrollment Complete": "Enrollment",
     "Compromised Status Changed": "CompromisedStatusChange",
     "Enterprise Wipe": "UnenrolledEnterpriseWipe",
     "Break MDM Confirmed": "UnenrolledEnterpriseWipe",

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from ws1ai.sandbox.errors import ApiError, json_response
-from ws1ai.sandbox.ops import set_compliance
+from ws1ai.sandbox.ops import enroll_device, set_compliance
 from ws1ai.sandbox.routes.common import body_json, q_int, st
 
 __all__ = ["router"]
@@ -166,6 +166,24 @@ async def change_compliance(device_id: int, request: Request) -> Response:
     return json_response(
         {"changed": changed, "ComplianceStatus": rec.compliance, "CompromisedStatus": rec.compromised}
     )
+
+
+@router.post("/_sandbox/devices/enroll")
+async def enroll(request: Request) -> Response:
+    """Body {"user_email", "platform"?, "model"?, "ownership"?}: a device enrolls (Enrollment Complete)."""
+    body = await body_json(request)
+    if not isinstance(body, dict) or not body.get("user_email"):
+        raise ApiError.bad_request("user_email is required.")
+    state = st(request)
+    with state.lock:
+        rec = enroll_device(
+            state,
+            str(body["user_email"]),
+            str(body.get("platform") or "AppleOsX"),
+            body.get("model"),
+            str(body.get("ownership") or "C"),
+        )
+    return json_response({"DeviceId": rec.id, "Uuid": rec.uuid, "SerialNumber": rec.serial}, 201)
 
 
 @router.post("/_sandbox/webhooks/drain")

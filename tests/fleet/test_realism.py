@@ -205,7 +205,13 @@ def test_device_dates_and_posture(fleet: Fleet) -> None:
     assert d["device_id"].is_unique().all() and d["uuid"].is_unique().all()
     assert (d["purchase_date"] <= d["enrolled_on"].dt.date()).all()
     assert (d["warranty_end"] > d["purchase_date"]).all()
-    assert (d["last_seen"] >= d["enrolled_on"].dt.truncate("1d")).all()
+    assert (d["last_seen"] > d["enrolled_on"]).all()
+    last = fleet.telemetry.group_by("device_id").agg(pl.col("date").max().alias("last"))
+    seen = d.join(last, on="device_id")
+    assert (seen["last_seen"].dt.date() == seen["last"]).all()  # last_seen is the last check-in
+    quiet = d.join(last, on="device_id", how="anti")  # no check-in in the window: seen before, or enrolling
+    seen_day, enrol_day = quiet["last_seen"].dt.date(), quiet["enrolled_on"].dt.date()
+    assert ((seen_day < fleet.start) | (seen_day == enrol_day)).all()
     assert set(d["platform"].unique()) == {"Apple", "AppleOsX", "WinRT", "Android"}
     assert set(d["ownership"].unique()) == {"C", "E", "S"}
     shares = d["compliance_status"].value_counts(normalize=True)

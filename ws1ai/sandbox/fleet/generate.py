@@ -180,6 +180,9 @@ def _devices_frame(
     warranty = np.where(extended, warranty + 365 * rng.integers(1, 3, n), warranty)
     enrol_secs = rng.integers(7 * 3600, 19 * 3600, n)
     seen_secs = rng.integers(0, 86_400, n)
+    same_day = last_day <= dev.enroll_day  # seen only on the enrolment day: after the enrolment itself
+    seen_secs = np.where(same_day, np.minimum(np.maximum(seen_secs, enrol_secs + 60), 86_399), seen_secs)
+    last_day = np.maximum(last_day, dev.enroll_day)
     uuids = uuid4s(rng, n)
     serials = serial_numbers(rng, dev.model)
     emails = emp["email"].to_numpy()[holder_rows]

@@ -14,13 +14,26 @@ from typing import Any
 import httpx
 import polars as pl
 import pytest
+from prefect import flow
 
 from flows.license_reclamation import license_reclamation
+from tasks.actions import ActionExecutor
 from tests.flows.conftest import ledger
+from ws1ai.governance.actions import ActionKind
 from ws1ai.governance.approval import Decision
+from ws1ai.governance.audit import PrefectAuditStore
+from ws1ai.governance.config import GovernanceSettings
+from ws1ai.governance.execute import RollbackReport, rollback
 from ws1ai.governance.policy import RolloutMode
-from ws1ai.policies.licenses import ReclaimRules, idle_rule_candidates, select_candidates
+from ws1ai.policies.licenses import (
+    AppInfo,
+    ReclaimRules,
+    idle_rule_candidates,
+    reclamation_actions,
+    select_candidates,
+)
 from ws1ai.sandbox import SandboxState
+from ws1ai.uem import UEMClient
 
 pytestmark = pytest.mark.prefect
 
@@ -103,6 +116,32 @@ def test_approved_batch_uninstalls_notifies_and_a_rerun_repeats_nothing(
     again = _run(mode=RolloutMode.APPROVE, run_key="t-lr-approve", candidates_path=str(candidates))
     assert again.is_completed() and again.name == "SKIPPED", again
     assert _writes(tenant, since=before) == []
+
+    # Each reclaim is reversible: rolling the uninstalls back through governance reinstalls exactly them.
+    apps = {a: AppInfo(sandbox_state.apps[a]["name"], "purchased") for _, a in pairs}
+    uninstalls = [
+        a.correlation_id
+        for a in reclamation_actions(expected, apps, run_key="t-lr-approve")
+        if a.kind is ActionKind.APP_UNINSTALL
+    ]
+    before = len(ledger(tenant))
+    approve_in_background(Decision.APPROVE, approvers=("alice",))
+    report = _rollback(uninstalls)
+    assert sorted(report.rolled_back) == sorted(uninstalls), report
+    reinstalled = {
+        (e["device_ids"][0], e["app_id"]) for e in _writes(tenant, before) if e["operation"] == "App.Install"
+    }
+    assert reinstalled == pairs
+    assert all(a in sandbox_state.app_installs.items(d) for d, a in pairs)
+
+
+@flow(name="test-license-rollback", validate_parameters=False)
+def _rollback(correlation_ids: list[str]) -> RollbackReport:
+    settings = GovernanceSettings()
+    with UEMClient() as uem:
+        return rollback(
+            correlation_ids, ActionExecutor(uem), store=PrefectAuditStore(settings), settings=settings
+        )
 
 
 def test_rejected_batch_executes_nothing(

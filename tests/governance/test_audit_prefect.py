@@ -13,7 +13,8 @@ from prefect import flow, get_client
 from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
 
 from ws1ai.governance.actions import Action, ActionKind
-from ws1ai.governance.audit import PrefectAuditStore, devices_touched_since, export, flush_events
+from ws1ai.governance.audit import PrefectAuditStore, devices_touched_since, flush_events
+from ws1ai.governance.audit_export import export
 from ws1ai.governance.config import GovernanceSettings, RolloutMode
 from ws1ai.governance.execute import GovernanceReport, govern
 

@@ -15,8 +15,8 @@ from ws1ai.governance.audit import (
     AuditStore,
     MemoryAuditStore,
     PrefectAuditStore,
-    export,
 )
+from ws1ai.governance.audit_export import export
 from ws1ai.governance.config import GovernanceSettings, RolloutMode, TimeoutOutcome
 from ws1ai.governance.identity import ApproverVerifier
 from ws1ai.governance.policy import Disposition, Plan, PlannedAction, chunk_targets, plan_actions

@@ -14,22 +14,20 @@ Prefect is the audit trail (DESIGN rule 6); there is no side database. Each `Aud
   them `PREFECT_SERVER_EVENTS_RETENTION_PERIOD` (default 7 days). Raise it on the server
   (e.g. `PREFECT_SERVER_EVENTS_RETENTION_PERIOD=400d`), and export regularly (`ws1ai audit export`).
 
-`export` reads both back from the Prefect API, merges them by record id, and answers who/what/when/why/
-approved-by per action.
+`PrefectAuditStore.read` reads both back from the Prefect API and merges them by record id; `audit_export`
+turns that into who/what/when/why/approved-by per action.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import uuid
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -43,11 +41,10 @@ __all__ = [
     "AuditStore",
     "MemoryAuditStore",
     "PrefectAuditStore",
-    "action_history",
     "devices_touched_since",
-    "export",
     "flush_events",
     "record_for",
+    "table_row",
 ]
 
 RUN_TAG = "source:ai-orchestrator"
@@ -164,7 +161,7 @@ class PrefectAuditStore:
         for run_key, group in by_key.items():
             statuses = ", ".join(sorted({r.status.value for r in group}))
             create_table_artifact(
-                table=[_row(r) for r in group],
+                table=[table_row(r) for r in group],
                 key=self.artifact_key(run_key),
                 description=f"ws1ai audit ({statuses}) for run key `{run_key}`",
             )
@@ -264,7 +261,7 @@ class PrefectAuditStore:
         return out
 
 
-def _row(r: AuditRecord) -> dict[str, Any]:
+def table_row(r: AuditRecord) -> dict[str, Any]:
     a = r.action
     shown = ", ".join(a.targets[:20]) + (f" … (+{len(a.targets) - 20})" if len(a.targets) > 20 else "")
     return {
@@ -353,69 +350,3 @@ def devices_touched_since(store: AuditStore, since: datetime) -> dict[ActionKind
             seen.add(r.correlation_id)
             counts[r.action.kind] += len(r.action.targets)
     return dict(counts)
-
-
-def action_history(records: Iterable[AuditRecord]) -> list[dict[str, Any]]:
-    """One row per action: who/what/when/why/approved-by, from its records in time order."""
-    by_cid: dict[str, list[AuditRecord]] = defaultdict(list)
-    for r in sorted(records, key=lambda r: r.occurred):
-        by_cid[r.correlation_id].append(r)
-    rows: list[dict[str, Any]] = []
-    for cid, recs in by_cid.items():
-        a, last = recs[0].action, recs[-1]
-        when: dict[str, str | None] = {s.value: None for s in AuditStatus}
-        for r in recs:
-            when[r.status.value] = r.occurred.isoformat()
-        approvers = sorted({p for r in recs if r.status is AuditStatus.APPROVED for p in r.approvers})
-        rows.append(
-            {
-                "correlation_id": cid,
-                "status": last.status.value,
-                "what": a.summary(),
-                "kind": a.kind.value,
-                "tier": last.tier.value,
-                "targets": list(a.targets),
-                "why": a.rationale,
-                "who": f"{a.decided_by} (model {a.model_version or '-'}, prompt {a.prompt_version or '-'})",
-                "confidence": a.confidence,
-                "approved_by": approvers,
-                "rejected_by": sorted(
-                    {p for r in recs if r.status is AuditStatus.REJECTED for p in r.approvers}
-                ),
-                "comment": next((r.comment for r in reversed(recs) if r.comment), None),
-                "detail": last.detail,
-                "mode": last.mode,
-                "run_key": a.run_key,
-                "flow_run_id": next((r.flow_run_id for r in recs if r.flow_run_id), None),
-                "inverse_of": a.inverse_of,
-                **{f"{k}_at": v for k, v in when.items() if v is not None},
-            }
-        )
-    return rows
-
-
-def export(
-    store: AuditStore,
-    *,
-    since: datetime | None = None,
-    fmt: Literal["jsonl", "csv"] = "jsonl",
-    view: Literal["actions", "records"] = "actions",
-) -> str:
-    records = store.read(since=since)
-    if view == "records":
-        rows = [_row(r) | {"targets": list(r.action.targets)} for r in records]
-        for row in rows:
-            row.pop("record")
-    else:
-        rows = action_history(records)
-    if fmt == "jsonl":
-        return "".join(json.dumps(row, default=str) + "\n" for row in rows)
-    buf = io.StringIO()
-    fields: list[str] = []
-    for row in rows:
-        fields.extend(k for k in row if k not in fields)
-    writer = csv.DictWriter(buf, fieldnames=fields)
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: ";".join(map(str, v)) if isinstance(v, list) else v for k, v in row.items()})
-    return buf.getvalue()

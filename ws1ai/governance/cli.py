@@ -156,7 +156,8 @@ def export_command(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="file (default: stdout)")] = None,
 ) -> None:
     """Who/what/when/why/approved-by for every action, read back from the Prefect API."""
-    from ws1ai.governance.audit import PrefectAuditStore, export
+    from ws1ai.governance.audit import PrefectAuditStore
+    from ws1ai.governance.audit_export import export
 
     if fmt not in ("jsonl", "csv") or view not in ("actions", "records"):
         raise typer.BadParameter("--format is jsonl|csv and --view is actions|records")

@@ -1,0 +1,85 @@
+"""Audit export: who/what/when/why/approved-by for every action, as JSON lines or CSV.
+
+Reads the trail through an `AuditStore` (in production `PrefectAuditStore`: artifacts + events from the
+Prefect API), so the export works from any machine that can reach the Prefect server.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, Literal
+
+from ws1ai.governance.audit import AuditRecord, AuditStatus, AuditStore, table_row
+
+__all__ = ["action_history", "export"]
+
+
+def action_history(records: Iterable[AuditRecord]) -> list[dict[str, Any]]:
+    """One row per action: who/what/when/why/approved-by, from its records in time order."""
+    by_cid: dict[str, list[AuditRecord]] = defaultdict(list)
+    for r in sorted(records, key=lambda r: r.occurred):
+        by_cid[r.correlation_id].append(r)
+    rows: list[dict[str, Any]] = []
+    for cid, recs in by_cid.items():
+        a, last = recs[0].action, recs[-1]
+        when: dict[str, str | None] = {s.value: None for s in AuditStatus}
+        for r in recs:
+            when[r.status.value] = r.occurred.isoformat()
+        approvers = sorted({p for r in recs if r.status is AuditStatus.APPROVED for p in r.approvers})
+        rows.append(
+            {
+                "correlation_id": cid,
+                "status": last.status.value,
+                "what": a.summary(),
+                "kind": a.kind.value,
+                "tier": last.tier.value,
+                "targets": list(a.targets),
+                "why": a.rationale,
+                "who": f"{a.decided_by} (model {a.model_version or '-'}, prompt {a.prompt_version or '-'})",
+                "confidence": a.confidence,
+                "approved_by": approvers,
+                "rejected_by": sorted(
+                    {p for r in recs if r.status is AuditStatus.REJECTED for p in r.approvers}
+                ),
+                "comment": next((r.comment for r in reversed(recs) if r.comment), None),
+                "detail": last.detail,
+                "mode": last.mode,
+                "run_key": a.run_key,
+                "flow_run_id": next((r.flow_run_id for r in recs if r.flow_run_id), None),
+                "inverse_of": a.inverse_of,
+                **{f"{k}_at": v for k, v in when.items() if v is not None},
+            }
+        )
+    return rows
+
+
+def export(
+    store: AuditStore,
+    *,
+    since: datetime | None = None,
+    fmt: Literal["jsonl", "csv"] = "jsonl",
+    view: Literal["actions", "records"] = "actions",
+) -> str:
+    records = store.read(since=since)
+    if view == "records":
+        rows = [table_row(r) | {"targets": list(r.action.targets)} for r in records]
+        for row in rows:
+            row.pop("record")
+    else:
+        rows = action_history(records)
+    if fmt == "jsonl":
+        return "".join(json.dumps(row, default=str) + "\n" for row in rows)
+    buf = io.StringIO()
+    fields: list[str] = []
+    for row in rows:
+        fields.extend(k for k in row if k not in fields)
+    writer = csv.DictWriter(buf, fieldnames=fields)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ";".join(map(str, v)) if isinstance(v, list) else v for k, v in row.items()})
+    return buf.getvalue()

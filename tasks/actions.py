@@ -18,6 +18,7 @@ from ws1ai.uem import UEMClient
 from ws1ai.uem.schemas.automation import ScriptAssignment
 from ws1ai.uem.schemas.device_details import CustomAttribute
 from ws1ai.uem.schemas.mdm import DeviceInfo, EmailMessage, PushMessage, SmartGroupEdit
+from ws1ai.uem.schemas.system import User
 
 __all__ = ["ActionExecutor", "UnsupportedAction"]
 
@@ -57,6 +58,9 @@ class ActionExecutor:
             ActionKind.SCRIPT_RUN: self._script_run,
             ActionKind.USER_DEACTIVATE: self._per_user(lambda u: self.uem.users.deactivate(u)),
             ActionKind.USER_ACTIVATE: self._per_user(lambda u: self.uem.users.activate(u)),
+            ActionKind.USER_CREATE: self._user_create,
+            ActionKind.SMART_GROUP_ADD: self._smart_group_members(add=True),
+            ActionKind.SMART_GROUP_REMOVE: self._smart_group_members(add=False),
         }
 
     def __call__(self, action: Action) -> dict[str, Any]:
@@ -89,7 +93,7 @@ class ActionExecutor:
             if action.target_type != "user":
                 raise UnsupportedAction(f"{action.kind} targets users, not {action.target_type}s")
             for user_id in action.targets:
-                call(int(user_id))
+                call(self._user_id(action, user_id))
             return {"users": len(action.targets)}
 
         return run
@@ -171,6 +175,77 @@ class ActionExecutor:
                 self.uem.messages.push(device_id, PushMessage(message_body=body))
         return {"devices": len(action.targets)}
 
+    def _user_id(self, action: Action, target: str) -> int:
+        """A numeric target is the user id; otherwise (the inverse of a USER_CREATE, planned before the user
+        had an id) the user is found by the payload's exact username."""
+        if target.isdigit():
+            return int(target)
+        name = str(action.payload.get("user_name", ""))
+        for user in self.uem.users.iter_search(username=name):
+            if (user.user_name or "").lower() == name.lower() and user.id is not None and user.id.value:
+                return int(user.id.value)
+        raise UnsupportedAction(f"no UEM user {name!r} for target {target}")
+
+    def _user_create(self, action: Action) -> dict[str, Any]:
+        p = action.payload
+        name = str(p["user_name"])
+        # Idempotent across a crash between "created" and "recorded": an existing exact username is reused.
+        for user in self.uem.users.iter_search(username=name):
+            if (user.user_name or "").lower() == name.lower() and user.id is not None:
+                return {"user_id": user.id.value, "reused": True}
+        og = p.get("location_group_id")
+        created = self.uem.users.create(
+            User(
+                user_name=name,
+                email=p.get("email"),
+                first_name=p.get("first_name"),
+                last_name=p.get("last_name"),
+                display_name=" ".join(x for x in (p.get("first_name"), p.get("last_name")) if x) or None,
+                location_group_id=str(og) if og is not None else None,
+                external_id=p.get("external_id"),
+                security_type=2,  # directory user: no password is ever sent
+                status=True,
+            )
+        )
+        return {"user_id": created.value, "reused": False}
+
+    def _smart_group_members(self, *, add: bool) -> Callable[[Action], dict[str, Any]]:
+        """Explicit device additions of a smart group (the API has no membership call: read, merge, PUT)."""
+
+        def run(action: Action) -> dict[str, Any]:
+            sg_id = int(action.payload["smart_group_id"])
+            group = self.uem.smart_groups.get(sg_id)
+            current = [d for d in group.device_additions or [] if _addition_id(d) is not None]
+            ids = {_addition_id(d) for d in current}
+            wanted = set(_device_ids(action))
+            if add:
+                additions = current + [{"Id": d} for d in sorted(wanted - ids)]
+            else:
+                additions = [d for d in current if _addition_id(d) not in wanted]
+            edit = SmartGroupEdit(
+                name=group.name or f"smart group {sg_id}",
+                criteria_type=group.criteria_type or "All",
+                managed_by_organization_group_id=group.managed_by_organization_group_id,
+                organization_groups=group.organization_groups or [],
+                user_groups=group.user_groups or [],
+                tags=group.tags or [],
+                ownerships=group.ownerships or [],
+                platforms=group.platforms or [],
+                models=group.models or [],
+                operating_systems=group.operating_systems or [],
+                user_additions=group.user_additions or [],
+                device_additions=additions,
+                user_exclusions=group.user_exclusions or [],
+                device_exclusions=group.device_exclusions or [],
+                user_group_exclusions=group.user_group_exclusions or [],
+                management_types=group.management_types or [],
+                enrollment_categories=group.enrollment_categories or [],
+            )
+            self.uem.smart_groups.update(sg_id, edit)
+            return {"smart_group_id": sg_id, "devices": len(wanted)}
+
+        return run
+
     def _device_note(self, action: Action) -> dict[str, Any]:
         for device_id in _device_ids(action):
             self.uem.devices.add_note(device_id, str(action.payload["note"]))
@@ -186,6 +261,13 @@ class ActionExecutor:
         fields = {**action.payload, "correlation_id": action.correlation_id}
         incident = self.servicenow.create_incident(fields)
         return {"sys_id": incident.sys_id, "number": incident.number, "reused": False}
+
+
+def _addition_id(item: dict[str, object]) -> int | None:
+    raw = item.get("Id")
+    if isinstance(raw, dict):
+        raw = raw.get("Value")
+    return int(raw) if isinstance(raw, int | str) and str(raw).isdigit() else None
 
 
 def _device_ids(action: Action) -> list[int]:

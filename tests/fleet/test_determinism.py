@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from polars.testing import assert_frame_equal
 
 from ws1ai.sandbox.fleet import CONTRACT, DEFAULT_END, generate_fleet
@@ -42,3 +43,23 @@ def test_one_day_large_fleet_has_most_devices_reporting() -> None:
     f = generate_fleet(5000, seed=9, days=1)
     assert f.devices.height == 5000
     assert 0.6 * 5000 < f.telemetry.height < 5000
+
+
+def test_progress_reports_every_device_and_install() -> None:
+    seen: dict[str, list[int]] = {}
+
+    def progress(stage: str, advanced: int, total: int) -> None:
+        seen.setdefault(stage, []).append(advanced)
+        assert advanced <= total
+
+    f = generate_fleet(700, seed=5, days=200, progress=progress)
+    assert sum(seen["telemetry"]) == 700
+    assert sum(seen["app usage"]) == f.app_installs.height
+
+
+@pytest.mark.slow
+def test_hundred_thousand_devices_one_day() -> None:
+    f = generate_fleet(100_000, seed=1, days=1)
+    assert f.devices.height == 100_000
+    assert f.devices["device_id"].is_unique().all() and f.devices["serial_number"].is_unique().all()
+    assert 0.6 * 100_000 < f.telemetry.height < 100_000

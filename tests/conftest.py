@@ -9,6 +9,10 @@ import pytest
 
 # Backoff sleeps make tests slow without testing anything: the client reads this switch (stamina-style).
 os.environ.setdefault("WS1AI_TESTING", "1")
+# The test server is SQLite and CI's two cores are busy: the default 10 s statement timeout (which is also
+# SQLite's busy wait) let "database is locked" through under load. The harness's server inherits these.
+os.environ.setdefault("PREFECT_SERVER_DATABASE_TIMEOUT", "60")
+os.environ.setdefault("PREFECT_SERVER_DATABASE_CONNECTION_TIMEOUT", "60")
 
 
 @pytest.fixture(scope="session")

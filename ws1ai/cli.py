@@ -66,7 +66,12 @@ def run_command(
     kwargs: dict[str, object] = {"dry_run": dry_run}
     if mode is not None:
         kwargs["mode"] = mode
-    state = target(**kwargs, return_state=True)
+    from prefect import tags
+
+    from ws1ai.governance.audit import RUN_TAG
+
+    with tags(RUN_TAG):  # every ws1ai run is findable as the AI orchestrator's (deployments set it in yaml)
+        state = target(**kwargs, return_state=True)
     typer.echo(f"{flow.value}: {state.name} — {state.message or ''}")
     if not state.is_completed():
         raise typer.Exit(1)

@@ -136,6 +136,10 @@ def test_servicenow_incident_lifecycle(client: httpx.Client) -> None:
         "/api/now/table/incident", params={"sysparm_query": "correlation_id=ws1ai-1"}, auth=auth
     )
     assert [i["sys_id"] for i in found.json()["result"]] == [sys_id] and found.headers["X-Total-Count"] == "1"
+    slim = client.get(
+        f"/api/now/table/incident/{sys_id}", params={"sysparm_fields": "number,state"}, auth=auth
+    )
+    assert slim.json()["result"] == {"number": result["number"], "state": "6"}
     missing = client.get("/api/now/table/incident/" + "0" * 32, auth=auth)
     assert missing.status_code == 404 and missing.json()["error"]["message"] == "No Record found"
 

@@ -61,6 +61,15 @@ def _render(rec: dict[str, Any], base: str) -> dict[str, Any]:
     return out
 
 
+def _fields(request: Request, rec: dict[str, Any]) -> dict[str, Any]:
+    """`sysparm_fields=a,b,c` limits the returned fields, as on a real instance."""
+    wanted = q(request, "sysparm_fields")
+    if not wanted:
+        return rec
+    keep = {f.strip() for f in wanted.split(",") if f.strip()}
+    return {k: v for k, v in rec.items() if k in keep}
+
+
 def _apply(state: SandboxState, rec: dict[str, Any], body: dict[str, Any]) -> None:
     for key, value in body.items():
         if key.startswith("sys_") or key == "number":
@@ -134,7 +143,7 @@ def get_incident(sys_id: str, request: Request) -> Response:
         rec = state.incidents.get(sys_id)
         if rec is None:
             return _not_found()
-        return json_response({"result": _render(rec, _base(request))})
+        return json_response({"result": _fields(request, _render(rec, _base(request)))})
 
 
 async def _update(sys_id: str, request: Request) -> Response:
@@ -150,7 +159,7 @@ async def _update(sys_id: str, request: Request) -> Response:
             return _not_found()
         _apply(state, rec, body)
         state.record(ctx(request), "ServiceNow.UpdateIncident", [], body, sys_id=sys_id)
-        return json_response({"result": _render(rec, _base(request))})
+        return json_response({"result": _fields(request, _render(rec, _base(request)))})
 
 
 @router.patch("/api/now/table/incident/{sys_id}")
@@ -214,7 +223,10 @@ def list_table(table: str, request: Request) -> Response:
             return servicenow_error("Invalid table " + table, "", 400)
         found = query_records(records, q(request, "sysparm_query") or "")
         base = _base(request)
-        page = [_render(r, base) if table == "incident" else r for r in found[offset : offset + limit]]
+        page = [
+            _fields(request, _render(r, base) if table == "incident" else r)
+            for r in found[offset : offset + limit]
+        ]
     return json_response({"result": page}, headers={"X-Total-Count": str(len(found))})
 
 

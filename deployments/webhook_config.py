@@ -29,17 +29,15 @@ class WebhookSettings(BaseSettings):
     prefect_api_url: str | None = Field(
         None, description="Prefect API root (…/api); unset = the active Prefect profile's PREFECT_API_URL"
     )
-    state_dir: Path = Field(Path(".ws1ai/webhook"), description="dead letters, spool and dedup database")
+    state_dir: Path = Field(Path(".ws1ai/webhook"), description="dead letters and the outbox database")
     dead_letter_dir: Path | None = Field(None, description="malformed bodies, kept for replay")
-    spool_dir: Path | None = Field(None, description="events Prefect did not accept yet")
-    dedup_db: Path | None = Field(
-        None, description="sqlite file that remembers delivered events across restarts; unset = state_dir"
+    db_path: Path | None = Field(
+        None, description="sqlite file: seen event keys + outbox (spool) of events for Prefect"
     )
-    dedup_persistent: bool = Field(True, description="False: in-memory de-duplication only")
     dedup_capacity: int = Field(200_000, ge=1, description="event keys remembered (oldest forgotten first)")
     batch_size: int = Field(50, ge=1, le=500, description="events per POST to Prefect; 1 turns batching off")
     emit_timeout_seconds: float = Field(5.0, gt=0, description="per POST to Prefect")
-    emit_attempts: int = Field(3, ge=1, description="tries per batch before it is spooled")
+    emit_attempts: int = Field(3, ge=1, description="quick tries per batch before backing off")
     max_body_bytes: int = Field(1_000_000, ge=1024, description="larger bodies are refused (413)")
 
     @property
@@ -47,11 +45,5 @@ class WebhookSettings(BaseSettings):
         return self.dead_letter_dir or self.state_dir / "dead-letter"
 
     @property
-    def spool(self) -> Path:
-        return self.spool_dir or self.state_dir / "spool"
-
-    @property
-    def dedup_path(self) -> Path | None:
-        if not self.dedup_persistent:
-            return None
-        return self.dedup_db or self.state_dir / "seen.sqlite3"
+    def database(self) -> Path:
+        return self.db_path or self.state_dir / "receiver.sqlite3"

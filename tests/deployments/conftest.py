@@ -86,6 +86,14 @@ def events_for(
         time.sleep(0.2)
 
 
+def settle(client: Any, base: str = "") -> dict[str, Any]:
+    """Have the receiver send its outbox now and wait (`POST /webhooks/replay`); returns its metrics."""
+    extra = {"timeout": 60} if base else {}  # a real socket may wait; TestClient rejects a timeout argument
+    client.post(f"{base}/webhooks/replay", headers=basic(), **extra).raise_for_status()
+    metrics: dict[str, Any] = client.get(f"{base}/metrics").json()
+    return metrics
+
+
 @pytest.fixture
 def hris_key(monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("HRIS_API_KEY", HRIS_KEY)

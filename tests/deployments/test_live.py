@@ -12,7 +12,7 @@ import pytest
 from fastapi import FastAPI, Request, Response
 
 from deployments.webhook import create_receiver, notification_model
-from tests.deployments.conftest import basic, events_for, settings_for, uem_payload
+from tests.deployments.conftest import basic, events_for, settings_for, settle, uem_payload
 from ws1ai.sandbox import SandboxState, create_app
 from ws1ai.sandbox.server import serve_in_background
 from ws1ai.settings import UEMSettings
@@ -48,13 +48,15 @@ def test_outage_then_replay_endpoint(prefect_server: str, tmp_path: Path) -> Non
     settings = settings_for(prefect_server, tmp_path, prefect_api_url=f"http://127.0.0.1:{port}/api")
     bodies = [uem_payload() for _ in range(3)]
     with serve_in_background(create_receiver(settings)) as url:
-        for body in bodies:  # Prefect is down: each event is acknowledged (202) and spooled
+        for body in bodies:  # Prefect is down: each event is acknowledged and stays in the outbox
             resp = httpx.post(f"{url}/webhooks/ws1", json=body, headers=basic())
-            assert (resp.status_code, resp.json()["status"]) == (202, "spooled")
+            assert (resp.status_code, resp.json()["status"]) == (200, "accepted")
         assert httpx.post(f"{url}/webhooks/replay").status_code == 401
+        down = settle(httpx, url)
+        assert (down["pending"], down["spooled"], down["prefect_reachable"]) == (3, 3, 0)
         with serve_in_background(_forwarder(prefect_server), port=port):  # Prefect is back
             replay = httpx.post(f"{url}/webhooks/replay", headers=basic(), timeout=30)
-            assert replay.json() == {"replayed": 3, "spool_files": 0}
+            assert replay.json() == {"sent": 3, "pending": 0}
         metrics = httpx.get(f"{url}/metrics").json()
     assert (metrics["spooled"], metrics["replayed"], metrics["emitted"]) == (3, 3, 3)
     for body in bodies:
@@ -67,7 +69,7 @@ def test_concurrent_senders_are_batched_and_none_lost(prefect_server: str, tmp_p
     with serve_in_background(create_receiver(settings_for(prefect_server, tmp_path))) as url:
         with httpx.Client(headers=basic()) as client, ThreadPoolExecutor(6) as pool:
             codes = list(pool.map(lambda b: client.post(f"{url}/webhooks/ws1", json=b).status_code, bodies))
-        metrics = httpx.get(f"{url}/metrics").json()
+        metrics = settle(httpx, url)
     assert codes == [200] * len(bodies)
     assert metrics["emitted"] == len(bodies)
     assert metrics["prefect_posts"] <= len(bodies)  # group commit: never more POSTs than events
@@ -109,7 +111,7 @@ def test_sandbox_compliance_change_end_to_end(
         drained = httpx.post(f"{tenant_url}/_sandbox/webhooks/drain", timeout=30).json()
         assert drained["delivered"] >= 1 and drained["failed"] == 0
         [event] = events_for(prefect_server, f"ws1.device.{device.id}")
-        metrics = httpx.get(f"{receiver_url}/metrics").json()
+        metrics = settle(httpx, receiver_url)
     assert event["event"] == "ws1.device.compliance-changed"
     assert event["payload"]["compliance_status"] == "NonCompliant"
     assert event["payload"]["device_uuid"] == device.uuid

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from deployments.dedup import DedupStore
 from deployments.events import FALLBACK_DEVICE_EVENT, device_event, hris_event
 from deployments.payloads import HRISChangeEvent, UEMEvent, describe_errors
+from deployments.store import EventStore
 from tests.deployments.conftest import uem_payload
 
 PERSONAL = ("DeviceFriendlyName", "EnrollmentEmailAddress", "EnrollmentUserName", "PhoneNumber", "Udid",
@@ -115,15 +115,14 @@ def test_hris_change_aliases_termination_to_leave() -> None:
     assert "Ada" not in json.dumps(event)
 
 
-def test_dedup_remembers_across_restarts_and_stays_bounded(tmp_path: Path) -> None:
-    store = DedupStore(capacity=3, path=tmp_path / "seen.sqlite3")
-    assert store.add("a") and not store.add("a")
+def test_store_dedups_and_keeps_the_outbox_across_restarts(tmp_path: Path) -> None:
+    store = EventStore(tmp_path / "r.sqlite3", capacity=3)
+    assert store.accept("a", {"n": 1}) and store.accept("b", {"n": 2})
+    assert not store.accept("a", {"n": 1})
     store.close()
-    reopened = DedupStore(capacity=3, path=tmp_path / "seen.sqlite3")
-    assert not reopened.add("a")  # a re-send after a receiver restart is still a duplicate
-    memory = DedupStore(capacity=3)
-    for key in "abcd":
-        assert memory.add(key)
-    assert len(memory) == 3 and memory.add("a")  # the oldest key was forgotten
-    memory.forget("a")
-    assert memory.add("a")
+    reopened = EventStore(tmp_path / "r.sqlite3", capacity=3)
+    assert not reopened.accept("a", {"n": 1})  # a re-send after a receiver restart is still a duplicate
+    pending = reopened.pending(10)
+    assert [event for _, event in pending] == [{"n": 1}, {"n": 2}]  # arrival order survives too
+    reopened.done([pending[0][0]])
+    assert reopened.count_after(0) == (1, pending[1][0])

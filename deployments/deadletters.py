@@ -1,11 +1,10 @@
-"""Two directories of JSON files, so nothing the receiver accepted or refused is silently lost.
+"""Dead letters: a directory of JSON files, so nothing the receiver refused is silently dropped.
 
-- the **spool** holds Prefect events that Prefect did not accept yet (server down, 5xx); they are replayed
-  in file order and deleted once Prefect took them;
-- the **dead letters** hold request bodies that failed validation (and events Prefect refused as invalid),
-  byte for byte, with the reason — an operator fixes the cause and re-POSTs them.
+Each file holds one request body that failed validation (or events Prefect refused as invalid), byte for
+byte, with the reason, endpoint and time — an operator fixes the cause and re-POSTs the body. (Events that
+only wait for Prefect are not here: they stay in the outbox, deployments.store.)
 
-Files are written to a temporary name and renamed, so a crash never leaves a half-written file to replay.
+Files are written to a temporary name and renamed, so a crash never leaves a half-written file behind.
 """
 
 from __future__ import annotations
@@ -19,11 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DeadLetters", "Spool"]
+__all__ = ["DeadLetters"]
 
 
 def _stamp() -> str:
-    # Sortable (replay order = arrival order) and unique even for files written in the same microsecond.
+    # Sortable (arrival order) and unique even for files written in the same microsecond.
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + uuid.uuid4().hex[:8]
 
 
@@ -33,30 +32,9 @@ def _write_atomic(path: Path, data: Any) -> Path:
     with tmp.open("w", encoding="utf-8") as fh:
         json.dump(data, fh, ensure_ascii=False)
         fh.flush()
-        os.fsync(fh.fileno())  # the caller answers 2xx on the strength of this file existing
+        os.fsync(fh.fileno())  # the 400 tells the sender "kept": make that true before answering
     os.replace(tmp, path)
     return path
-
-
-class Spool:
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-
-    def write(self, events: list[dict[str, Any]]) -> Path:
-        return _write_atomic(self.directory / f"{_stamp()}.json", events)
-
-    def files(self) -> list[Path]:
-        if not self.directory.is_dir():
-            return []
-        return sorted(self.directory.glob("*.json"))
-
-    def pending_events(self) -> int:
-        return sum(len(self.read(p)) for p in self.files())
-
-    @staticmethod
-    def read(path: Path) -> list[dict[str, Any]]:
-        events: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
-        return events
 
 
 class DeadLetters:

@@ -76,6 +76,7 @@ def onboarding(
     max_hires: int = 50,
     max_peers_per_team: int = 15,
     department_group_format: str = "Dept - {department}",
+    run_key_prefix: str = "onboarding",
     approval_timeout_seconds: int | None = None,
 ) -> State[Any]:
     """Bring each new hire's UEM user and enrolled devices to their role's target state."""
@@ -108,6 +109,7 @@ def onboarding(
             catalog=catalog,
             decided_by="model" if decided_by == "model" else "rule",
             model_version=None if decided_by == "model" else "peer-bundle-rule-v1",
+            run_key_prefix=run_key_prefix,
         )
         actions += planned
         rows.append(

@@ -23,7 +23,7 @@ from tests.flows.conftest import ledger
 from ws1ai.governance.actions import Action, ActionKind
 from ws1ai.governance.approval import Decision
 from ws1ai.governance.policy import RolloutMode
-from ws1ai.policies.onboarding import username_for
+from ws1ai.policies.onboarding import peer_bundle_rule, username_for
 from ws1ai.sandbox import SandboxState
 from ws1ai.settings import UEMSettings
 from ws1ai.uem import UEMClient
@@ -70,7 +70,11 @@ def _delete_uem_user(control: httpx.Client, state: SandboxState, email: str) -> 
 def test_observe_mode_sends_no_write(tenant: httpx.Client, sandbox_state: SandboxState) -> None:
     hire, _ = _recent_starter(sandbox_state)
     state = onboarding(
-        employee_id=hire["employee_id"], as_of=sandbox_state.end, mode=RolloutMode.OBSERVE, return_state=True
+        employee_id=hire["employee_id"],
+        as_of=sandbox_state.end,
+        mode=RolloutMode.OBSERVE,
+        run_key_prefix="t-onb-observe",
+        return_state=True,
     )
     assert state.is_completed(), state
     assert _writes(tenant) == []
@@ -83,7 +87,8 @@ def test_a_new_hire_gets_a_user_in_the_site_og_and_a_second_run_changes_nothing(
     _delete_uem_user(tenant, sandbox_state, hire["email"])
     since = len(ledger(tenant))
     approve_in_background(Decision.APPROVE, approvers=("alice",))
-    state = onboarding(employee_id=hire["employee_id"], mode=RolloutMode.APPROVE, return_state=True)
+    run = dict(employee_id=hire["employee_id"], run_key_prefix="t-onb-user")
+    state = onboarding(mode=RolloutMode.APPROVE, return_state=True, **run)
     assert state.is_completed(), state
 
     [created] = _writes(tenant, since)
@@ -98,7 +103,7 @@ def test_a_new_hire_gets_a_user_in_the_site_og_and_a_second_run_changes_nothing(
     assert created["payload"]["ExternalId"] == hire["employee_id"]
 
     before = len(ledger(tenant))
-    again = onboarding(employee_id=hire["employee_id"], mode=RolloutMode.APPROVE, return_state=True)
+    again = onboarding(mode=RolloutMode.APPROVE, return_state=True, **run)
     assert again.is_completed() and again.name == "SKIPPED", again
     assert _writes(tenant, before) == []
 
@@ -143,7 +148,12 @@ def test_an_enrolled_hire_gets_the_model_bundle_once(
     hire, devices = _recent_starter(sandbox_state)
     bundle = tmp_path / "bundles.parquet"
     expected = _model_bundle(sandbox_state, hire, devices, bundle)
-    run = dict(employee_id=hire["employee_id"], as_of=sandbox_state.end, bundles_path=str(bundle))
+    run = dict(
+        employee_id=hire["employee_id"],
+        as_of=sandbox_state.end,
+        bundles_path=str(bundle),
+        run_key_prefix="t-onb-model",
+    )
     approve_in_background(Decision.APPROVE, approvers=("alice",))
     state = onboarding(mode=RolloutMode.APPROVE, return_state=True, **run)
     assert state.is_completed(), state
@@ -160,28 +170,67 @@ def test_an_enrolled_hire_gets_the_model_bundle_once(
     assert _writes(tenant, before) == []
 
 
-def test_stand_in_bundle_rule_run_is_idempotent_and_rejection_executes_nothing(
+def _rule_expectation(state: SandboxState, hire: dict[str, Any], devices: list[int]) -> set[tuple[str, int]]:
+    """What the stand-in peer rule must install, from the sandbox's truth over the whole team."""
+    team = {
+        e.lower()
+        for e, d, r, st in state.employees.select("email", "department", "role", "status").iter_rows()
+        if st == "active" and (d, r) == (hire["department"], hire["role"])
+    }
+    rows = [
+        {"device_id": r.id, "platform": r.platform, "item_kind": kind, "item_id": item}
+        for r in state.devices.values()
+        if r.user_email.lower() in team
+        for kind, items in (
+            ("profile", state.device_profiles.items(r.id)),
+            ("app", state.app_installs.items(r.id)),
+        )
+        for item in items
+    ]
+    holdings = pl.DataFrame(rows).with_columns(
+        pl.lit(hire["department"]).alias("department"), pl.lit(hire["role"]).alias("role")
+    )
+    expected = set()
+    for kind, item in peer_bundle_rule(holdings).select("item_kind", "item_id").iter_rows():
+        catalog, held, op = (
+            (state.profiles, state.device_profiles, "Profile.Install")
+            if kind == "profile"
+            else (state.apps, state.app_installs, "App.Install")
+        )
+        expected |= {
+            (op, d)
+            for d in devices
+            if catalog[item]["platform"] == state.devices[d].platform and item not in held.items(d)
+        }
+    return expected
+
+
+def test_stand_in_bundle_rule_provisions_once_and_rejection_executes_nothing(
     tenant: httpx.Client, sandbox_state: SandboxState, approve_in_background: Callable[..., Thread]
 ) -> None:
     hire, devices = _recent_starter(sandbox_state)
-    run = dict(employee_id=hire["employee_id"], as_of=sandbox_state.end, max_peers_per_team=8)
+    expected = _rule_expectation(sandbox_state, hire, devices)
+    assert expected, "the fixture hire should lack part of the team's bundle"
+    assert all(sandbox_state.devices[d].department == hire["department"] for d in devices)  # no group change
+    run = dict(
+        employee_id=hire["employee_id"],
+        as_of=sandbox_state.end,
+        max_peers_per_team=500,
+        run_key_prefix="t-onb-rule",
+    )
     approve_in_background(Decision.REJECT, approvers=("alice",))
     rejected = onboarding(mode=RolloutMode.APPROVE, return_state=True, **run)
-    assert rejected.is_completed(), rejected
+    assert rejected.is_completed() and rejected.name != "SKIPPED", rejected
     assert _writes(tenant) == []
 
     approve_in_background(Decision.APPROVE, approvers=("alice",))
     state = onboarding(mode=RolloutMode.APPROVE, return_state=True, **run)
     assert state.is_completed(), state
     writes = _writes(tenant)
-    # Whatever the peers hold, only this hire's devices are touched, and only by provisioning writes.
-    assert {d for e in writes for d in e["device_ids"]} <= set(devices)
-    assert {e["operation"] for e in writes} <= {
-        "Profile.Install",
-        "App.Install",
-        "SmartGroup.Update",
-        "AddNote",
-    }
+    assert {(e["operation"], e["device_ids"][0]) for e in writes if e["operation"] != "AddNote"} == expected
+    assert sorted(e["device_ids"][0] for e in writes if e["operation"] == "AddNote") == sorted(
+        d for _, d in expected
+    )
 
     before = len(ledger(tenant))
     again = onboarding(mode=RolloutMode.APPROVE, return_state=True, **run)

@@ -166,9 +166,13 @@ def onboarding_actions(
     catalog: TenantCatalog,
     decided_by: Literal["model", "rule"] = "rule",
     model_version: str | None = RULE_VERSION,
+    run_key_prefix: str = "onboarding",
 ) -> list[Action]:
-    """The actions that bring one hire to the target state; empty when they are already there."""
-    run_key = f"onboarding:{hire.employee_id}"
+    """The actions that bring one hire to the target state; empty when they are already there.
+
+    The run key is `<prefix>:<employee_id>`: onboarding a person is one decision, whichever run makes it.
+    """
+    run_key = f"{run_key_prefix}:{hire.employee_id}"
     actions: list[Action] = []
     og_id = catalog.og_by_location.get(hire.location.strip().lower(), catalog.default_og_id)
     if not user_exists:

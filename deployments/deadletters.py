@@ -18,7 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DeadLetters"]
+__all__ = ["RESEND_HEADER", "DeadLetters"]
+
+RESEND_HEADER = "X-WS1AI-Resend"  # marks a resend, so a still-bad body is not dead-lettered twice
 
 
 def _stamp() -> str:
@@ -63,3 +65,36 @@ class DeadLetters:
         for path in self.files():
             record: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
             yield record
+
+    def resend(self, base_url: str, headers: dict[str, dict[str, str]]) -> tuple[int, int]:
+        """POST each kept body again to `base_url` + its endpoint (after the cause was fixed).
+
+        `headers` maps an endpoint to its auth headers. A body the receiver now takes (2xx) moves to
+        `resent/`, kept for the record; anything else stays. Returns (resent, still failing).
+        """
+        import httpx  # local: only the operator's resend needs a client here
+
+        resent = failing = 0
+        with httpx.Client(timeout=30) as client:
+            for path in self.files():
+                record = json.loads(path.read_text(encoding="utf-8"))
+                endpoint = str(record["endpoint"])
+                if endpoint not in headers:  # e.g. events Prefect refused: a code fix, not a resend
+                    failing += 1
+                    continue
+                body = (
+                    record["body"].encode() if "body" in record else base64.b64decode(record["body_base64"])
+                )
+                content_type = record.get("content_type") or "application/json"
+                resp = client.post(
+                    base_url.rstrip("/") + endpoint,
+                    content=body,
+                    headers={**headers[endpoint], "Content-Type": content_type, RESEND_HEADER: path.name},
+                )
+                if resp.is_success:
+                    (self.directory / "resent").mkdir(exist_ok=True)
+                    os.replace(path, self.directory / "resent" / path.name)
+                    resent += 1
+                else:
+                    failing += 1
+        return resent, failing

@@ -27,7 +27,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
-from deployments.deadletters import DeadLetters
+from deployments.deadletters import RESEND_HEADER, DeadLetters
 from deployments.emitter import PrefectForwarder
 from deployments.events import device_event, hris_event
 from deployments.payloads import HRISChangeEvent, UEMEvent, describe_errors
@@ -136,13 +136,15 @@ class Receiver:
 
     def _reject(self, request: Request, body: bytes, reason: str, status: int) -> JSONResponse:
         self.malformed += 1
+        log.info("rejected a %s body (%d): %s", request.url.path, status, reason)
+        if request.headers.get(RESEND_HEADER):  # a dead letter re-sent: its file is still kept, don't copy it
+            return JSONResponse({"error": reason, "dead_letter": None}, status_code=status)
         path = self.dead_letters.write(
             endpoint=request.url.path,
             reason=reason,
             body=body,
             content_type=request.headers.get("content-type"),
         )
-        log.info("rejected a %s body (%d): %s", request.url.path, status, reason)
         return JSONResponse({"error": reason, "dead_letter": path.name}, status_code=status)
 
     def accept(self, key: str, event: dict[str, Any]) -> JSONResponse:
@@ -253,6 +255,28 @@ def serve(
     app = create_receiver(WebhookSettings())
     typer.echo(f"ws1ai webhook receiver on http://{host}:{port}{UEM_PATH} (and {HRIS_PATH})")
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+
+
+@webhook_app.command("dead-letters")
+def dead_letters(
+    resend_to: str = typer.Option(
+        "", help="receiver URL to re-POST the kept bodies to, e.g. http://127.0.0.1:8780"
+    ),
+) -> None:
+    """List the bodies the receiver refused (and why), or re-POST them once the cause is fixed."""
+    cfg = WebhookSettings()
+    letters = DeadLetters(cfg.dead_letters)
+    if resend_to:
+        token = base64.b64encode(f"{cfg.username}:{cfg.password.get_secret_value()}".encode()).decode()
+        headers = {
+            UEM_PATH: {"Authorization": f"Basic {token}"},
+            HRIS_PATH: {"X-API-Key": HRISSettings().api_key.get_secret_value()},
+        }
+        resent, failing = letters.resend(resend_to, headers)
+        typer.echo(f"resent {resent}, still failing {failing} (in {cfg.dead_letters})")
+        return
+    for path, record in zip(letters.files(), letters, strict=True):
+        typer.echo(f"{path.name}  {record['endpoint']}  {record['reason']}")
 
 
 if __name__ == "__main__":  # `python -m deployments.webhook serve` (what the benchmark runs)

@@ -3,6 +3,7 @@ own event notifications (UEM → receiver → Prefect), all through real HTTP.""
 
 from __future__ import annotations
 
+import json
 import socket
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -11,6 +12,7 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request, Response
 
+from deployments.deadletters import DeadLetters
 from deployments.webhook import create_receiver, notification_model
 from tests.deployments.conftest import basic, events_for, settings_for, settle, uem_payload
 from ws1ai.sandbox import SandboxState, create_app
@@ -117,3 +119,18 @@ def test_sandbox_compliance_change_end_to_end(
     assert event["payload"]["device_uuid"] == device.uuid
     assert device.serial not in str(event) and device.user_email not in str(event)
     assert (metrics["emitted"], metrics["rejected"]) == (1, 0)
+
+
+def test_dead_letter_fixed_and_resent(prefect_server: str, tmp_path: Path) -> None:
+    body = uem_payload(EventTime="2022-01-16T09:13:59.5720125")  # no zone: refused, kept
+    with serve_in_background(create_receiver(settings_for(prefect_server, tmp_path))) as url:
+        assert httpx.post(f"{url}/webhooks/ws1", json=body, headers=basic()).status_code == 400
+        letters = DeadLetters(tmp_path / "dead-letter")
+        assert letters.resend(url, {"/webhooks/ws1": basic()}) == (0, 1)  # unchanged: still refused
+        [path] = letters.files()
+        record = json.loads(path.read_text())
+        record["body"] = record["body"].replace('.5720125"', '.5720125Z"')  # the operator's fix
+        path.write_text(json.dumps(record))
+        assert letters.resend(url, {"/webhooks/ws1": basic()}) == (1, 0)
+        assert letters.files() == [] and len(list((tmp_path / "dead-letter" / "resent").glob("*.json"))) == 1
+    assert events_for(prefect_server, f"ws1.device.{body['DeviceId']}")

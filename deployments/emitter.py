@@ -86,7 +86,12 @@ class PrefectForwarder:
     # --- forwarder thread -------------------------------------------------------------------------------
     def _run(self) -> None:
         while not self._stop:
-            self._drain()
+            try:
+                self._drain()
+            except Exception:  # e.g. a sqlite error: the events stay queued; never let the thread die
+                log.exception("forwarding the outbox failed; retrying after a pause")
+                low, cap = OUTAGE_BACKOFF_SECONDS
+                self._outage_delay = min(cap, max(low, self._outage_delay * 2))
             with self._idle:
                 self._busy = False
                 self._idle.notify_all()

@@ -12,6 +12,7 @@ import itertools
 import os
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from deployments.webhook import WebhookSettings, create_receiver
+from ws1ai.sandbox.server import serve_in_background
 
 # Prefect's event persister writes to the database every 5 s (or per 20 events): every read-back here would
 # wait that long. The session server inherits the environment when it starts (after collection), so this
@@ -92,6 +94,17 @@ def settle(client: Any, base: str = "") -> dict[str, Any]:
     client.post(f"{base}/webhooks/replay", headers=basic(), **extra).raise_for_status()
     metrics: dict[str, Any] = client.get(f"{base}/metrics").json()
     return metrics
+
+
+@contextmanager
+def live_receiver(settings: WebhookSettings) -> Iterator[str]:
+    """The receiver on a real loopback port (uvicorn runs it without lifespan, so close it here)."""
+    app = create_receiver(settings)
+    try:
+        with serve_in_background(app) as url:
+            yield url
+    finally:
+        app.state.receiver.close()
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ import pytest
 from fastapi import FastAPI, Request, Response
 
 from deployments.deadletters import DeadLetters
-from deployments.webhook import create_receiver, notification_model
-from tests.deployments.conftest import basic, events_for, settings_for, settle, uem_payload
+from deployments.webhook import notification_model
+from tests.deployments.conftest import basic, events_for, live_receiver, settings_for, settle, uem_payload
 from ws1ai.sandbox import SandboxState, create_app
 from ws1ai.sandbox.server import serve_in_background
 from ws1ai.settings import UEMSettings
@@ -49,7 +49,7 @@ def test_outage_then_replay_endpoint(prefect_server: str, tmp_path: Path) -> Non
     port = _free_port()
     settings = settings_for(prefect_server, tmp_path, prefect_api_url=f"http://127.0.0.1:{port}/api")
     bodies = [uem_payload() for _ in range(3)]
-    with serve_in_background(create_receiver(settings)) as url:
+    with live_receiver(settings) as url:
         for body in bodies:  # Prefect is down: each event is acknowledged and stays in the outbox
             resp = httpx.post(f"{url}/webhooks/ws1", json=body, headers=basic())
             assert (resp.status_code, resp.json()["status"]) == (200, "accepted")
@@ -68,7 +68,7 @@ def test_outage_then_replay_endpoint(prefect_server: str, tmp_path: Path) -> Non
 
 def test_concurrent_senders_are_batched_and_none_lost(prefect_server: str, tmp_path: Path) -> None:
     bodies = [uem_payload(EventType="Device Operating System Changed") for _ in range(60)]
-    with serve_in_background(create_receiver(settings_for(prefect_server, tmp_path))) as url:
+    with live_receiver(settings_for(prefect_server, tmp_path)) as url:
         with httpx.Client(headers=basic()) as client, ThreadPoolExecutor(6) as pool:
             codes = list(pool.map(lambda b: client.post(f"{url}/webhooks/ws1", json=b).status_code, bodies))
         metrics = settle(httpx, url)
@@ -96,7 +96,7 @@ def test_sandbox_compliance_change_end_to_end(
     }
     device = next(rec for rec in tenant_state.devices.values() if rec.compliance == "Compliant")
     with (
-        serve_in_background(create_receiver(settings)) as receiver_url,
+        live_receiver(settings) as receiver_url,
         serve_in_background(create_app(tenant_state)) as tenant_url,
     ):
         # Configure the tenant as an admin would: an event notification, JSON, Basic auth to our receiver.
@@ -123,7 +123,7 @@ def test_sandbox_compliance_change_end_to_end(
 
 def test_dead_letter_fixed_and_resent(prefect_server: str, tmp_path: Path) -> None:
     body = uem_payload(EventTime="2022-01-16T09:13:59.5720125")  # no zone: refused, kept
-    with serve_in_background(create_receiver(settings_for(prefect_server, tmp_path))) as url:
+    with live_receiver(settings_for(prefect_server, tmp_path)) as url:
         assert httpx.post(f"{url}/webhooks/ws1", json=body, headers=basic()).status_code == 400
         letters = DeadLetters(tmp_path / "dead-letter")
         assert letters.resend(url, {"/webhooks/ws1": basic()}) == (0, 1)  # unchanged: still refused

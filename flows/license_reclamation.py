@@ -1,10 +1,10 @@
 """Licence reclamation: paid installs vs usage → candidates → approval → uninstall → notify → savings report.
 
-Reads the whole fleet in bulk (report export + paged searches), decides with the usage model's candidates when
-given (`candidates_path`, the parquet `ws1ai models score usage` writes) or else with the stand-in idle rule
-in `ws1ai.policies.licenses`, and asks for one approval of the batch with its monthly saving. Each reclaim is
-an uninstall (which releases the seat/VPP licence) whose inverse is the reinstall, so `ws1ai rollback` gives
-the app back.
+Reads the whole fleet in bulk (report export + paged searches), decides with the usage model when given
+(`usage_model_path` from `ws1ai models train usage`, or `candidates_path`, the parquet `ws1ai models score
+usage` writes) or else with the stand-in idle rule in `ws1ai.policies.licenses`, and asks for one approval
+of the batch with its monthly saving. Each reclaim is an uninstall (which releases the seat/VPP licence) whose
+inverse is the reinstall, so `ws1ai rollback` gives the app back.
 
     python -m flows.license_reclamation --help
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -22,9 +23,13 @@ from prefect.cache_policies import NONE
 from prefect.states import Completed
 
 from flows._govern import govern_and_act
+from models.registry import load_model
+from models.usage import UsageModel, install_features
+from models.usage import candidates as usage_candidates
 from tasks.apps import LicenseInputs, read_license_inputs
 from ws1ai.governance.policy import RolloutMode
 from ws1ai.policies.licenses import (
+    RULE_VERSION,
     ReclaimRules,
     candidates_from_frame,
     idle_rule_candidates,
@@ -38,15 +43,25 @@ __all__ = ["license_reclamation"]
 
 @task(name="find-reclamation-candidates", cache_policy=NONE)  # frames: hashing them buys nothing
 def find_candidates(
-    inputs: LicenseInputs, rules: ReclaimRules, candidates_path: str | None
-) -> tuple[pl.DataFrame, str]:
-    """The candidate list and who decided it ("model" output file, or the stand-in "rule")."""
+    inputs: LicenseInputs, rules: ReclaimRules, candidates_path: str | None, usage_model_path: str | None
+) -> tuple[pl.DataFrame, str, str]:
+    """The candidate list, who decided ("model" or the stand-in "rule") and the model/rule version.
+
+    Sources, first that applies: a trained usage model (`ws1ai models train usage`), scored here on the
+    fleet just read; a candidate file the model wrote earlier (`ws1ai models score usage`); the stand-in rule.
+    """
+    if usage_model_path:
+        model, version = _load_usage_model(usage_model_path)
+        features = install_features(
+            inputs.devices, inputs.apps, inputs.installs, inputs.usage, [inputs.as_of]
+        )
+        return candidates_from_frame(usage_candidates(model, features)), "model", version
     if candidates_path:
         found = candidates_from_frame(pl.read_parquet(candidates_path))
         # The model scored an earlier snapshot: keep only installs that still exist and still cost money.
         paid = inputs.apps.filter(pl.col("license_cost_usd") > 0).select("app_id")
         live = inputs.installs.select("device_id", "app_id").join(paid, on="app_id")
-        return found.join(live, on=["device_id", "app_id"], how="semi"), "model"
+        return found.join(live, on=["device_id", "app_id"], how="semi"), "model", Path(candidates_path).name
     found = idle_rule_candidates(
         inputs.installs,
         inputs.usage,
@@ -56,7 +71,12 @@ def find_candidates(
         rules=rules,
         window_start=inputs.window_start,
     )
-    return found, "rule"
+    return found, "rule", RULE_VERSION
+
+
+def _load_usage_model(path: str) -> tuple[UsageModel, str]:
+    estimators, card = load_model(path, "usage")  # refuses another kind, schema or data contract
+    return UsageModel.restore(estimators, card.params), card.model_version or Path(path).name
 
 
 @flow(name="license-reclamation", log_prints=True)
@@ -69,6 +89,7 @@ def license_reclamation(
     max_devices: int = 200,
     lookback_days: int = 180,
     as_of: date | None = None,
+    usage_model_path: str | None = None,
     candidates_path: str | None = None,
     notify_users: bool = True,
     run_key: str | None = None,
@@ -78,7 +99,7 @@ def license_reclamation(
     log = get_run_logger()
     inputs = read_license_inputs(lookback_days, as_of)
     rules = ReclaimRules(min_idle_days=min_idle_days, grace_days=grace_days)
-    found, decided_by = find_candidates(inputs, rules, candidates_path)
+    found, decided_by, version = find_candidates(inputs, rules, candidates_path, usage_model_path)
     batch = select_candidates(found, min_confidence=min_confidence, max_devices=max_devices)
     if batch.is_empty():
         return Completed(name="SKIPPED", message=f"no reclaimable licences ({found.height} candidates)")
@@ -89,7 +110,7 @@ def license_reclamation(
         inputs.app_info,
         run_key=run_key,
         decided_by="model" if decided_by == "model" else "rule",
-        model_version=None if decided_by == "model" else "idle-rule-v1",
+        model_version=version,
         notify=notify_users,
     )
     names = {app_id: info.name for app_id, info in inputs.app_info.items()}
@@ -100,7 +121,7 @@ def license_reclamation(
         key="license-reclamation-savings",
         table=[*report, {"app_id": "", "app": "TOTAL", "devices": devices, "monthly_saving_usd": total}],
         description=(
-            f"Licence reclamation as of {inputs.as_of} ({decided_by}; {mode}"
+            f"Licence reclamation as of {inputs.as_of} ({decided_by} {version}; {mode}"
             f"{', dry run' if dry_run else ''}): {batch.height} installs on {devices} devices, "
             f"${total:,.2f}/month if approved and executed"
         ),
@@ -133,6 +154,7 @@ def _main() -> None:
         dry_run=args.dry_run,
         min_idle_days=args.min_idle_days,
         max_devices=args.max_devices,
+        usage_model_path=args.usage_model_path,
         candidates_path=args.candidates_path,
     )
 

@@ -17,6 +17,10 @@ import pytest
 from prefect import flow
 
 from flows.license_reclamation import license_reclamation
+from models import pipeline
+from models.registry import load_model
+from models.usage import UsageModel, install_features
+from models.usage import candidates as usage_candidates
 from tasks.actions import ActionExecutor
 from tests.flows.conftest import ledger
 from ws1ai.governance.actions import ActionKind
@@ -33,6 +37,8 @@ from ws1ai.policies.licenses import (
     select_candidates,
 )
 from ws1ai.sandbox import SandboxState
+from ws1ai.sandbox.fleet import generate_fleet
+from ws1ai.sandbox.fleet.io import write_fleet
 from ws1ai.uem import UEMClient
 
 pytestmark = pytest.mark.prefect
@@ -44,7 +50,29 @@ MAX_DEVICES = 3
 
 def _expected(state: SandboxState) -> pl.DataFrame:
     """The batch the stand-in rule must pick, from the sandbox's ground truth."""
-    usage = state.app_usage.frame
+    apps, devices, usage = _truth_frames(state)
+    found = idle_rule_candidates(
+        state.app_installs.frame(),
+        usage,
+        apps,
+        devices,
+        as_of=usage["date"].max(),  # type: ignore[arg-type]
+        rules=ReclaimRules(min_idle_days=MIN_IDLE_DAYS),
+        window_start=usage["date"].min(),  # type: ignore[arg-type]
+    )
+    return select_candidates(found, min_confidence=0.5, max_devices=MAX_DEVICES)
+
+
+@pytest.fixture(scope="module")
+def usage_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A usage model trained (as `ws1ai models train usage` does) on a different, longer fleet."""
+    data = tmp_path_factory.mktemp("usage-fleet")
+    write_fleet(generate_fleet(devices=300, seed=5, days=150), data)
+    pipeline.train("usage", data, data / "usage.skops")
+    return data / "usage.skops"
+
+
+def _truth_frames(state: SandboxState) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     apps = pl.DataFrame(
         [{"app_id": a["id"], "name": a["name"], "license_cost_usd": a["cost"]} for a in state.apps.values()]
     )
@@ -52,16 +80,7 @@ def _expected(state: SandboxState) -> pl.DataFrame:
         [{"device_id": r.id, "email": r.user_email.lower()} for r in state.devices.values()]
     )
     people = state.employees.select(pl.col("email").str.to_lowercase(), "department", "role").unique("email")
-    found = idle_rule_candidates(
-        state.app_installs.frame(),
-        usage,
-        apps,
-        devices.join(people, on="email", how="left"),
-        as_of=usage["date"].max(),  # type: ignore[arg-type]
-        rules=ReclaimRules(min_idle_days=MIN_IDLE_DAYS),
-        window_start=usage["date"].min(),  # type: ignore[arg-type]
-    )
-    return select_candidates(found, min_confidence=0.5, max_devices=MAX_DEVICES)
+    return apps, devices.join(people, on="email", how="left"), state.app_usage.frame
 
 
 def _writes(control: httpx.Client, since: int = 0) -> list[dict[str, Any]]:
@@ -149,5 +168,31 @@ def test_rejected_batch_executes_nothing(
 ) -> None:
     approve_in_background(Decision.REJECT, approvers=("alice",))
     state = _run(mode=RolloutMode.APPROVE, run_key="t-lr-reject")
-    assert state.is_completed(), state
+    assert state.is_completed() and state.name != "SKIPPED", state  # it did pause and ask
     assert _writes(tenant) == []
+
+
+def test_the_trained_usage_model_decides_when_given(
+    tenant: httpx.Client,
+    sandbox_state: SandboxState,
+    approve_in_background: Callable[..., Thread],
+    usage_model: Path,
+) -> None:
+    apps, devices, usage = _truth_frames(sandbox_state)
+    estimators, card = load_model(usage_model, "usage")
+    model = UsageModel.restore(estimators, card.params)
+    features = install_features(
+        devices, apps, sandbox_state.app_installs.frame(), usage, [usage["date"].max()]
+    )
+    expected = select_candidates(
+        usage_candidates(model, features), min_confidence=0.5, max_devices=MAX_DEVICES
+    )
+    assert not expected.is_empty()
+
+    approve_in_background(Decision.APPROVE, approvers=("alice",))
+    state = _run(mode=RolloutMode.APPROVE, run_key="t-lr-model", usage_model_path=str(usage_model))
+    assert state.is_completed(), state
+    uninstalled = {
+        (e["device_ids"][0], e["app_id"]) for e in _writes(tenant) if e["operation"] == "App.Uninstall"
+    }
+    assert uninstalled == set(expected.select("device_id", "app_id").iter_rows())

@@ -91,14 +91,28 @@ def device_event(event: UEMEvent, *, received_at: str | None = None) -> dict[str
         "os_version": event.OperatingSystem,
         "ownership": event.Ownership,
     }
+    # Trigger `match` sees resource labels only (not the payload), so the states a trigger may want to filter
+    # on ride along as labels: e.g. match {"ws1.device.compliance-status": "NonCompliant"} starts triage
+    # only when a device falls out of compliance, not when it comes back.
+    labels = {
+        "ws1.device.compliance-status": event.ComplianceStatus,
+        "ws1.device.compromised": _label(payload["compromised"]),
+        "ws1.device.platform": event.Platform,
+    }
+    resource = {"prefect.resource.id": f"ws1.device.{device}", "prefect.resource.name": device}
+    resource.update({k: v for k, v in labels.items() if v})
     return {
         "id": event_id(event.dedup_key),
         "occurred": received_at or _now(),
         "event": device_event_name(event.EventType),
-        "resource": {"prefect.resource.id": f"ws1.device.{device}", "prefect.resource.name": device},
+        "resource": resource,
         "related": [],
         "payload": {k: v for k, v in payload.items() if v is not None},
     }
+
+
+def _label(value: bool | None) -> str | None:
+    return None if value is None else str(value).lower()
 
 
 def hris_event(change: HRISChangeEvent, *, received_at: str | None = None) -> dict[str, Any]:

@@ -80,6 +80,9 @@ def test_device_event_carries_ids_and_statuses_only() -> None:
     assert event["resource"] == {
         "prefect.resource.id": f"ws1.device.{device}",
         "prefect.resource.name": device,
+        "ws1.device.compliance-status": "NonCompliant",  # labels: what trigger `match` can filter on
+        "ws1.device.compromised": "true",
+        "ws1.device.platform": "AppleOsX",
     }
     assert event["payload"] == {
         "uem_event_id": 178, "event_type": "Compliance Status Changed",
@@ -126,3 +129,21 @@ def test_store_dedups_and_keeps_the_outbox_across_restarts(tmp_path: Path) -> No
     assert [event for _, event in pending] == [{"n": 1}, {"n": 2}]  # arrival order survives too
     reopened.done([pending[0][0]])
     assert reopened.count_after(0) == (1, pending[1][0])
+
+
+def test_a_trigger_can_start_triage_only_when_a_device_falls_out_of_compliance() -> None:
+    """Prefect's own trigger matching (server schema), on the events the receiver builds."""
+    from prefect.server.events.schemas.automations import EventTrigger, Posture
+    from prefect.server.events.schemas.events import Event
+
+    trigger = EventTrigger(
+        expect={"ws1.device.compliance-changed"},
+        match={"prefect.resource.id": "ws1.device.*", "ws1.device.compliance-status": "NonCompliant"},
+        posture=Posture.Reactive,
+    )
+
+    def covers(status: str) -> bool:
+        event = device_event(UEMEvent.model_validate(uem_payload(ComplianceStatus=status)))
+        return trigger.covers(Event.model_validate(event).receive())
+
+    assert covers("NonCompliant") and not covers("Compliant")

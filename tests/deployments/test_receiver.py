@@ -26,6 +26,7 @@ def test_valid_event_reaches_prefect(receiver: TestClient, prefect_server: str) 
     assert event["resource"]["prefect.resource.name"] == str(body["DeviceId"])
     assert event["payload"]["compliance_status"] == "NonCompliant"
     assert event["payload"]["uem_event_id"] == 178
+    assert event["resource"]["ws1.device.compliance-status"] == "NonCompliant"  # triggers can match it
     # No personal data from the input reaches Prefect (readable by anyone with API access).
     stored = json.dumps(event)
     for field in ("SerialNumber", "EnrollmentEmailAddress", "EnrollmentUserName", "DeviceFriendlyName",

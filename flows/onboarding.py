@@ -3,8 +3,9 @@
 New hires are `pending_start` employees and those who started in the last `recent_days` (or exactly one
 `employee_id`, as an HRIS event passes it, or the hires reported by `changes(since)`). For each one the flow
 reads what the tenant already has and plans only what is missing, so a second run changes nothing. The role
-bundle comes from the bundles model's output (`bundles_path`, the parquet `ws1ai models score bundles` writes)
-or, without it, from the stand-in peer rule over a capped sample of the same team's devices.
+bundle comes from the bundles model: its output file (`bundles_path`, the parquet `ws1ai models score bundles`
+writes) or `models.provisioning.learn_bundles` over a capped sample of the same team's devices; the
+per-platform stand-in rule of `ws1ai.policies.onboarding` is the alternative (`bundle_method="peer-rule"`).
 
     python -m flows.onboarding --help
 """
@@ -13,7 +14,8 @@ from __future__ import annotations
 
 import argparse
 from datetime import date
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 import polars as pl
 from prefect import State, flow, get_run_logger, task
@@ -22,11 +24,14 @@ from prefect.cache_policies import NONE
 from prefect.states import Completed
 
 from flows._govern import govern_and_act
+from models.provisioning import learn_bundles
 from tasks.apps import read_hire_state, read_peer_holdings, read_tenant_catalog
 from ws1ai.connectors.hris import HRISClient
 from ws1ai.governance.actions import Action
 from ws1ai.governance.policy import RolloutMode
 from ws1ai.policies.onboarding import (
+    BUNDLE_SCHEMA,
+    RULE_VERSION,
     NewHire,
     bundles_from_frame,
     onboarding_actions,
@@ -35,6 +40,9 @@ from ws1ai.policies.onboarding import (
 )
 
 __all__ = ["onboarding"]
+
+# "model": models/provisioning.py over the peer sample; "peer-rule": the per-platform stand-in rule.
+BundleMethod = Literal["model", "peer-rule"]
 
 
 @task(name="read-new-hires", cache_policy=NONE)
@@ -55,12 +63,28 @@ def read_new_hires(
 
 @task(name="learn-role-bundles", cache_policy=NONE)
 def role_bundles(
-    bundles_path: str | None, holdings: pl.DataFrame | None, min_support: float
-) -> tuple[pl.DataFrame, str]:
+    bundles_path: str | None, holdings: pl.DataFrame | None, min_support: float, method: BundleMethod
+) -> tuple[pl.DataFrame, str, str]:
+    """(bundle rows, who decided, version). A model's output file wins; otherwise learn from the peers."""
     if bundles_path:
-        return bundles_from_frame(pl.read_parquet(bundles_path), min_support=min_support), "model"
+        frame = bundles_from_frame(pl.read_parquet(bundles_path), min_support=min_support)
+        return frame, "model", Path(bundles_path).name
     assert holdings is not None
-    return peer_bundle_rule(holdings, min_support=min_support), "rule"
+    if method == "peer-rule":
+        return peer_bundle_rule(holdings, min_support=min_support), "rule", RULE_VERSION
+    # The bundles model (models/provisioning.py) over the same peer sample. Department smart groups are not
+    # offered to it: their criteria are not readable through the API, and the policy handles them itself.
+    held = holdings.filter(pl.col("item_id").is_not_null())
+    learned = learn_bundles(
+        holdings.select("device_id", "department", "role").unique(),
+        held.filter(pl.col("item_kind") == "profile").select(
+            "device_id", pl.col("item_id").alias("profile_id")
+        ),
+        held.filter(pl.col("item_kind") == "app").select("device_id", pl.col("item_id").alias("app_id")),
+        pl.DataFrame(schema={"smart_group_id": pl.Int64, "department": pl.String, "role": pl.String}),
+        min_support=min_support,
+    )
+    return bundles_from_frame(learned, min_support=min_support), "model", "provisioning.learn_bundles"
 
 
 @flow(name="onboarding", log_prints=True)
@@ -72,6 +96,7 @@ def onboarding(
     recent_days: int = 14,
     as_of: date | None = None,
     bundles_path: str | None = None,
+    bundle_method: BundleMethod = "model",
     min_support: float = 0.6,
     max_hires: int = 50,
     max_peers_per_team: int = 15,
@@ -92,10 +117,10 @@ def onboarding(
     if not bundles_path and any(devices for _, devices in state.values()):
         teams = sorted({(h.department, h.role) for h in hires if state[h.employee_id][1]})
         holdings = read_peer_holdings(employees, teams, max_peers_per_team)
-    bundle, decided_by = (
-        role_bundles(bundles_path, holdings, min_support)
+    bundle, decided_by, version = (
+        role_bundles(bundles_path, holdings, min_support, bundle_method)
         if holdings is not None or bundles_path
-        else (pl.DataFrame(schema={"department": pl.String, "role": pl.String}), "rule")
+        else (pl.DataFrame(schema=BUNDLE_SCHEMA), "rule", "no enrolled devices")
     )
     actions: list[Action] = []
     rows: list[dict[str, object]] = []
@@ -108,7 +133,7 @@ def onboarding(
             bundle=bundle,
             catalog=catalog,
             decided_by="model" if decided_by == "model" else "rule",
-            model_version=None if decided_by == "model" else "peer-bundle-rule-v1",
+            model_version=version,
             run_key_prefix=run_key_prefix,
         )
         actions += planned
@@ -125,7 +150,7 @@ def onboarding(
     create_table_artifact(
         key="onboarding-plan",
         table=rows,
-        description=f"Onboarding ({decided_by} bundles, {mode}{', dry run' if dry_run else ''})",
+        description=f"Onboarding ({decided_by} bundles: {version}; {mode}{', dry run' if dry_run else ''})",
     )
     if not actions:
         return Completed(name="SKIPPED", message=f"{len(hires)} new hires already provisioned")
@@ -146,6 +171,7 @@ def _main() -> None:
     parser.add_argument("--mode", type=RolloutMode, default=RolloutMode.APPROVE, choices=list(RolloutMode))
     parser.add_argument("--dry-run", action="store_true")
     parser.add_argument("--bundles", dest="bundles_path", help="parquet from `ws1ai models score bundles`")
+    parser.add_argument("--bundle-method", choices=["model", "peer-rule"], default="model")
     args = parser.parse_args()
     onboarding(
         employee_id=args.employee_id,
@@ -153,6 +179,7 @@ def _main() -> None:
         mode=args.mode,
         dry_run=args.dry_run,
         bundles_path=args.bundles_path,
+        bundle_method=args.bundle_method,
     )
 
 

@@ -18,6 +18,7 @@ import polars as pl
 import pytest
 
 from flows.onboarding import onboarding
+from models.provisioning import learn_bundles
 from tasks.actions import ActionExecutor
 from tests.flows.conftest import ledger
 from ws1ai.governance.actions import Action, ActionKind
@@ -170,8 +171,8 @@ def test_an_enrolled_hire_gets_the_model_bundle_once(
     assert _writes(tenant, before) == []
 
 
-def _rule_expectation(state: SandboxState, hire: dict[str, Any], devices: list[int]) -> set[tuple[str, int]]:
-    """What the stand-in peer rule must install, from the sandbox's truth over the whole team."""
+def _truth_bundle(state: SandboxState, hire: dict[str, Any], method: str) -> pl.DataFrame:
+    """The hire's team bundle by `method`, from the sandbox's truth over the whole team."""
     team = {
         e.lower()
         for e, d, r, st in state.employees.select("email", "department", "role", "status").iter_rows()
@@ -190,37 +191,63 @@ def _rule_expectation(state: SandboxState, hire: dict[str, Any], devices: list[i
     holdings = pl.DataFrame(rows).with_columns(
         pl.lit(hire["department"]).alias("department"), pl.lit(hire["role"]).alias("role")
     )
-    expected = set()
-    for kind, item in peer_bundle_rule(holdings).select("item_kind", "item_id").iter_rows():
-        catalog, held, op = (
-            (state.profiles, state.device_profiles, "Profile.Install")
-            if kind == "profile"
-            else (state.apps, state.app_installs, "App.Install")
+    if method == "peer-rule":
+        return peer_bundle_rule(holdings)
+    return learn_bundles(
+        holdings.select("device_id", "department", "role").unique(),
+        holdings.filter(pl.col("item_kind") == "profile").select(
+            "device_id", pl.col("item_id").alias("profile_id")
+        ),
+        holdings.filter(pl.col("item_kind") == "app").select("device_id", pl.col("item_id").alias("app_id")),
+        pl.DataFrame(schema={"smart_group_id": pl.Int64, "department": pl.String, "role": pl.String}),
+    )
+
+
+def _expectation(state: SandboxState, method: str) -> tuple[dict[str, Any], list[int], set[tuple[str, int]]]:
+    """The first recent starter who lacks part of their team's bundle, and the installs they must get."""
+    recent = state.employees.filter(
+        (pl.col("status") == "active") & (pl.col("start_date") >= state.end - timedelta(days=14))
+    ).sort("employee_id")
+    for hire in recent.iter_rows(named=True):
+        devices = sorted(
+            r.id for r in state.devices.values() if r.user_email.lower() == hire["email"].lower()
         )
-        expected |= {
-            (op, d)
-            for d in devices
-            if catalog[item]["platform"] == state.devices[d].platform and item not in held.items(d)
-        }
-    return expected
+        expected: set[tuple[str, int]] = set()
+        for kind, item in _truth_bundle(state, hire, method).select("item_kind", "item_id").iter_rows():
+            catalog, held, op = (
+                (state.profiles, state.device_profiles, "Profile.Install")
+                if kind == "profile"
+                else (state.apps, state.app_installs, "App.Install")
+            )
+            expected |= {
+                (op, d)
+                for d in devices
+                if catalog[item]["platform"] == state.devices[d].platform and item not in held.items(d)
+            }
+        if expected:
+            return hire, devices, expected
+    raise AssertionError(f"no recent starter lacks part of the {method} bundle in the fixture fleet")
 
 
-def test_stand_in_bundle_rule_provisions_once_and_rejection_executes_nothing(
-    tenant: httpx.Client, sandbox_state: SandboxState, approve_in_background: Callable[..., Thread]
+@pytest.mark.parametrize("method", ["model", "peer-rule"])
+def test_learned_bundle_provisions_once_and_rejection_executes_nothing(
+    method: str,
+    tenant: httpx.Client,
+    sandbox_state: SandboxState,
+    approve_in_background: Callable[..., Thread],
 ) -> None:
-    hire, devices = _recent_starter(sandbox_state)
-    expected = _rule_expectation(sandbox_state, hire, devices)
-    assert expected, "the fixture hire should lack part of the team's bundle"
+    hire, devices, expected = _expectation(sandbox_state, method)
     assert all(sandbox_state.devices[d].department == hire["department"] for d in devices)  # no group change
     run = dict(
         employee_id=hire["employee_id"],
         as_of=sandbox_state.end,
+        bundle_method=method,
         max_peers_per_team=500,
-        run_key_prefix="t-onb-rule",
+        run_key_prefix=f"t-onb-{method}",
     )
     approve_in_background(Decision.REJECT, approvers=("alice",))
     rejected = onboarding(mode=RolloutMode.APPROVE, return_state=True, **run)
-    assert rejected.is_completed() and rejected.name != "SKIPPED", rejected
+    assert rejected.is_completed() and rejected.name != "SKIPPED", rejected  # it did pause and ask
     assert _writes(tenant) == []
 
     approve_in_background(Decision.APPROVE, approvers=("alice",))

@@ -145,9 +145,8 @@ def _main() -> None:
     parser.add_argument("--dry-run", action="store_true")
     parser.add_argument("--min-idle-days", type=int, default=60)
     parser.add_argument("--max-devices", type=int, default=200)
-    parser.add_argument(
-        "--candidates", dest="candidates_path", help="parquet from `ws1ai models score usage`"
-    )
+    parser.add_argument("--usage-model", dest="usage_model_path", help="from `ws1ai models train usage`")
+    parser.add_argument("--candidates", dest="candidates_path", help="from `ws1ai models score usage`")
     args = parser.parse_args()
     license_reclamation(
         mode=args.mode,

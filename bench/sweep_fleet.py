@@ -43,7 +43,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--limit", type=int, default=300, help="client rate limit, requests/minute")
     parser.add_argument("--sandbox-throttle", type=int, default=360, help="server throttle, requests/minute")
     parser.add_argument("--page-size", type=int, default=500, help="search page size (API max 500)")
-    parser.add_argument("--workers", type=int, default=8, help="threads fetching pages (one shared limiter)")
+    parser.add_argument("--workers", type=int, default=16, help="threads fetching pages (one shared limiter)")
     parser.add_argument("--baseline-sample", type=int, default=300, help="devices fetched one by one")
     parser.add_argument(
         "--server",

@@ -21,8 +21,12 @@ __all__ = ["register_webhook", "start_receiver"]
 @contextmanager
 def start_receiver(port: int, prefect_api: str) -> Iterator[str]:
     """The receiver on 127.0.0.1:`port`, emitting events to `prefect_api`."""
-    with serve_in_background(create_receiver(WebhookSettings(prefect_api_url=prefect_api)), port=port) as url:
-        yield url
+    app = create_receiver(WebhookSettings(prefect_api_url=prefect_api))
+    try:
+        with serve_in_background(app, port=port) as url:
+            yield url
+    finally:
+        app.state.receiver.close()  # serve_in_background runs without lifespan: stop its forwarder here
 
 
 def register_webhook(receiver_url: str) -> None:

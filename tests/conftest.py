@@ -13,6 +13,9 @@ os.environ.setdefault("WS1AI_TESTING", "1")
 # SQLite's busy wait) let "database is locked" through under load. The harness's server inherits these.
 os.environ.setdefault("PREFECT_SERVER_DATABASE_TIMEOUT", "60")
 os.environ.setdefault("PREFECT_SERVER_DATABASE_CONNECTION_TIMEOUT", "60")
+# Events become readable after the persister flushes (default every 5 s); tests that read events back
+# would otherwise wait that long each time.
+os.environ.setdefault("PREFECT_SERVER_SERVICES_EVENT_PERSISTER_FLUSH_INTERVAL", "0.5")
 
 
 @pytest.fixture(scope="session")

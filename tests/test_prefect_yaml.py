@@ -11,33 +11,56 @@ from prefect.utilities.callables import parameter_schema
 from prefect.utilities.schema_tools.hydration import HydrationContext, hydrate
 from prefect.utilities.schema_tools.validation import validate
 
+from deployments.events import device_event, hris_event
+from deployments.payloads import HRISChangeEvent, UEMEvent
 from deployments.project import deployment_specs, load_flow, runner_deployments, triggers_for
 
 SPECS = deployment_specs()
 
-# What the webhook receiver emits for each event name the triggers expect (payload without personal data).
-SAMPLE_EVENTS: dict[str, Event] = {
-    "ws1.device.compliance-changed": Event(
-        event="ws1.device.compliance-changed",
-        resource={"prefect.resource.id": "ws1.device.10042", "prefect.resource.name": "10042"},
-        payload={"compliance_status": "NonCompliant", "event_id": 178},
-    ),
-    "ws1.device.compromised-changed": Event(
-        event="ws1.device.compromised-changed",
-        resource={"prefect.resource.id": "ws1.device.10042", "prefect.resource.name": "10042"},
-        payload={"compromised_status": "Compromised", "event_id": 179},
-    ),
-    "ws1.hris.hire": Event(
-        event="ws1.hris.hire",
-        resource={"prefect.resource.id": "ws1.employee.E00042", "prefect.resource.name": "E00042"},
-        payload={"employee_id": "E00042", "effective_date": "2026-12-01"},
-    ),
-    "ws1.hris.leave": Event(
-        event="ws1.hris.leave",
-        resource={"prefect.resource.id": "ws1.employee.E00042", "prefect.resource.name": "E00042"},
-        payload={"employee_id": "E00042", "effective_date": "2026-12-01"},
-    ),
+# Sample events built by the webhook receiver's own mapping from real-shaped inputs (reference §9 payload),
+# so a trigger that does not match what the receiver really emits fails here.
+_UEM = {
+    "EventId": 178,
+    "DeviceId": 10042,
+    "EventTime": "2026-11-23T09:13:59.5720125Z",
+    "Platform": "AppleOsX",
+    "OperatingSystem": "14.6",
+    "Ownership": "CorporateDedicated",
+    "EnrollmentStatus": "Enrolled",
+    "Udid": "D20E0F3D66AF4B92B31E1DA394DF1E88",
+    "SerialNumber": "ZL6LTO7H27AB",
 }
+_SAMPLES = [
+    device_event(
+        UEMEvent.model_validate(
+            {**_UEM, "EventType": "Compliance Status Changed", "ComplianceStatus": "NonCompliant"}
+        )
+    ),
+    device_event(
+        UEMEvent.model_validate(
+            {
+                **_UEM,
+                "EventType": "Compromised Status Changed",
+                "ComplianceStatus": "NonCompliant",
+                "CompromisedStatus": "Compromised",
+            }
+        )
+    ),
+    *(
+        hris_event(
+            HRISChangeEvent.model_validate(
+                {
+                    "event_id": f"h-{kind}",
+                    "type": kind,
+                    "employee_id": "E00042",
+                    "effective_date": "2026-12-01",
+                }
+            )
+        )
+        for kind in ("hire", "leave")
+    ),
+]
+SAMPLE_EVENTS: dict[str, Event] = {e["event"]: Event.model_validate(e) for e in _SAMPLES}
 
 
 def test_the_file_defines_deployments_with_unique_names() -> None:
@@ -74,7 +97,11 @@ def test_trigger_parameters_render_from_a_sample_event_into_valid_flow_parameter
     schema = parameter_schema(flow.fn).model_dump_for_openapi()
     # The server validates trigger-rendered parameters against this schema before creating the run.
     assert not validate(parameters, schema, raise_on_error=False)
-    assert event.resource.id.startswith(trigger["match"]["prefect.resource.id"].rstrip("*"))
+    # The trigger's `match` (resource labels, with * wildcards) selects the sample event.
+    for label, pattern in trigger["match"].items():
+        value = event.resource.get(label)
+        assert value is not None, f"the receiver's event has no label {label!r}"
+        assert value.startswith(pattern.rstrip("*")) if pattern.endswith("*") else value == pattern
 
 
 def test_every_deployment_builds_for_serve_with_its_schedules_and_triggers() -> None:

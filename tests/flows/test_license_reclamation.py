@@ -101,6 +101,12 @@ def test_observe_mode_sends_no_write(tenant: httpx.Client, sandbox_state: Sandbo
     assert _writes(tenant) == []
     # The only non-GET requests were the two report runs (installs, usage).
     assert [e["operation"] for e in ledger(tenant) if e["method"] != "GET"] == ["Report.Run", "Report.Run"]
+    # The request log agrees: the only non-GET routes hit were the export's run and download search.
+    routes = tenant.get("/_sandbox/requests").json()["by_route"]
+    assert {r for r in routes if not r.startswith("GET ")} == {
+        "POST /v1/reports/{report_id}/run",
+        "POST /v1/reports/{report_id}/downloads/search",
+    }
 
 
 def test_approved_batch_uninstalls_notifies_and_a_rerun_repeats_nothing(

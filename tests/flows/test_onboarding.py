@@ -79,6 +79,8 @@ def test_observe_mode_sends_no_write(tenant: httpx.Client, sandbox_state: Sandbo
     )
     assert state.is_completed(), state
     assert _writes(tenant) == []
+    routes = tenant.get("/_sandbox/requests").json()["by_route"]
+    assert routes and all(r.startswith("GET ") for r in routes), routes  # the request log agrees
 
 
 def test_a_new_hire_gets_a_user_in_the_site_og_and_a_second_run_changes_nothing(

@@ -90,3 +90,23 @@ def test_usage_cli_writes_candidates(fleet_dir: Path, tmp_path: Path) -> None:
     assert cands.columns == ["device_id", "app_id", "confidence", "monthly_saving_usd", "reason"]
     assert cands.height > 0 and cands["confidence"].is_between(0, 1).all()
     assert (cands["monthly_saving_usd"] > 0).all()
+
+
+def test_usage_scoring_ignores_rows_after_as_of(fleet_dir: Path, tmp_path: Path) -> None:
+    from models import pipeline
+    from models.data import last_date
+
+    model = tmp_path / "usage.skops"
+    pipeline.train("usage", fleet_dir, model)
+    as_of = last_date(fleet_dir, "app_usage") - dt.timedelta(days=45)
+    cut = tmp_path / "cut"
+    cut.mkdir()
+    for f in fleet_dir.glob("*.parquet"):
+        frame = pl.read_parquet(f)
+        for col in ("date", "installed_on"):
+            if col in frame.columns:
+                frame = frame.filter(pl.col(col) <= as_of)
+        frame.write_parquet(cut / f.name)
+    full = pipeline.score("usage", fleet_dir, model, as_of)
+    assert full.height > 0
+    assert pipeline.score("usage", cut, model, as_of).equals(full)

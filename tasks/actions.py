@@ -9,7 +9,8 @@ device in the UEM console can find the run, the rationale and the approver.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from ws1ai.connectors.servicenow import ServiceNowClient
@@ -20,7 +21,7 @@ from ws1ai.uem.schemas.device_details import CustomAttribute
 from ws1ai.uem.schemas.mdm import DeviceInfo, EmailMessage, PushMessage, SmartGroupEdit
 from ws1ai.uem.schemas.system import User
 
-__all__ = ["ActionExecutor", "UnsupportedAction"]
+__all__ = ["ActionExecutor", "UnsupportedAction", "open_executor"]
 
 # Notes are how the console shows provenance; they are not themselves governed writes of their own.
 _NOTE_KINDS_SKIPPED = {ActionKind.DEVICE_NOTE, ActionKind.ITSM_TICKET, ActionKind.ITSM_UPDATE}
@@ -268,6 +269,13 @@ def _addition_id(item: dict[str, object]) -> int | None:
     if isinstance(raw, dict):
         raw = raw.get("Value")
     return int(raw) if isinstance(raw, int | str) and str(raw).isdigit() else None
+
+
+@contextmanager
+def open_executor() -> Iterator[ActionExecutor]:
+    """Clients from the environment, closed afterwards (`ws1ai rollback` imports this by name)."""
+    with UEMClient() as uem, ServiceNowClient() as itsm:
+        yield ActionExecutor(uem, itsm)
 
 
 def _device_ids(action: Action) -> list[int]:

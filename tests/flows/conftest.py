@@ -74,8 +74,13 @@ def token_for(approver: str) -> str:
 
 @pytest.fixture
 def approve_in_background() -> Iterator[Callable[..., threading.Thread]]:
-    """Start a thread that waits for the flow's approval request and answers it (like a human in the UI)."""
+    """Start a thread that waits for the flow's approval request and answers it (like a human in the UI).
+
+    The thread belongs to the test that started it: it stops at the test's end even if no request came (a
+    run that had nothing to approve), so it can never answer the next test's approval.
+    """
     threads: list[threading.Thread] = []
+    stop = threading.Event()
 
     def start(
         decision: Decision = Decision.APPROVE, approvers: tuple[str, ...] = ("alice",)
@@ -83,9 +88,16 @@ def approve_in_background() -> Iterator[Callable[..., threading.Thread]]:
         def answer() -> None:
             round_no = 0
             for who in approvers:
-                pending = wait_for_pending(after_round=round_no, timeout=90)
-                round_no = pending.request.round
-                submit_decision(pending.flow_run_id, approver=who, token=token_for(who), decision=decision)
+                while not stop.is_set():
+                    try:
+                        pending = wait_for_pending(after_round=round_no, timeout=1.0)
+                    except TimeoutError:
+                        continue
+                    round_no = pending.request.round
+                    submit_decision(
+                        pending.flow_run_id, approver=who, token=token_for(who), decision=decision
+                    )
+                    break
 
         thread = threading.Thread(target=answer, daemon=True, name="test-approver")
         thread.start()
@@ -93,8 +105,9 @@ def approve_in_background() -> Iterator[Callable[..., threading.Thread]]:
         return thread
 
     yield start
+    stop.set()
     for thread in threads:
-        thread.join(timeout=5)
+        thread.join(timeout=10)
 
 
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")

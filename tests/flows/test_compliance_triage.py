@@ -68,13 +68,13 @@ def test_approve_mode_acts_after_approval_and_a_rerun_repeats_nothing(
     assert any("/messages/push" in p for p in by_device[devices["plain"]])
     assert all(any(p.endswith("/notes") for p in paths) for paths in by_device.values())
 
-    # The same decisions again (same run key): governance skips what was executed.
+    # The same decisions again (same run key): governance skips what was executed, without asking anyone.
     before = len(writes)
-    approve_in_background(Decision.APPROVE, approvers=("alice",))
     again = compliance_triage(
         mode=RolloutMode.APPROVE, device_ids=list(devices.values()), run_key="t-approve", return_state=True
     )
     assert again.is_completed(), again
+    assert again.name == "SKIPPED"
     assert len(_writes(tenant)) == before
 
 

@@ -39,7 +39,9 @@ class UEMSettings(BaseSettings):
     auth_mode: AuthMode = Field(AuthMode.BASIC, description="basic or oauth")
     username: str = Field("sandbox-admin", description="Basic-auth admin account")
     password: SecretStr = Field(SecretStr("sandbox-password"), description="Basic-auth password")
-    tenant_code: SecretStr = Field(SecretStr("sandbox-tenant-code"), description="REST API key (aw-tenant-code)")
+    tenant_code: SecretStr = Field(
+        SecretStr("sandbox-tenant-code"), description="REST API key (aw-tenant-code)"
+    )
     client_id: str = Field("sandbox-client", description="OAuth client id")
     client_secret: SecretStr = Field(SecretStr("sandbox-client-secret"), description="OAuth client secret")
     token_url: str = Field(

@@ -24,7 +24,8 @@ from models.registry import ModelCard, load_model, save_model
 from models.risk import RiskConfig, fit_risk, score_risk
 from models.schemas import ContractError
 from models.usage import FEATURES as USAGE_FEATURES
-from models.usage import UsageConfig, UsageModel, candidates, evaluate_usage, install_features, train_usage
+from models.usage import UsageConfig, UsageModel, candidates, install_features, train_usage
+from models.usage_eval import evaluate_usage
 
 __all__ = ["KINDS", "Kind", "Progress", "evaluate", "score", "train"]
 
@@ -166,10 +167,14 @@ RISK_TABLES = ["devices", "threat_signals"]
 
 
 def _risk_as_of(data: Path) -> dt.date:
+    """The last threat signal's date, else the latest `last_seen` (never the wall clock: reproducible)."""
     try:
         return last_date(data, "threat_signals")
     except ContractError:
-        return dt.date.today()
+        seen = load_tables(data, ["devices"])["devices"]["last_seen"].max()
+        if not isinstance(seen, dt.datetime):
+            raise ContractError("devices", "last_seen", "no dates to infer the as-of date from") from None
+        return seen.date()
 
 
 def _risk_train(data: Path, out: Path, opts: dict[str, Any], say: Progress) -> ModelCard:

@@ -38,7 +38,7 @@ LEVEL_SIGNALS: tuple[str, ...] = ("battery_health_pct", "storage_used_pct", "bat
 COUNT_SIGNALS: tuple[str, ...] = ("crash_count", "kernel_panic_count", "thermal_event_count")
 
 
-def _dense_raw(telemetry: pl.DataFrame, as_of: dt.date, chunk: int = 50_000) -> pl.DataFrame:
+def _dense_raw(telemetry: pl.DataFrame, as_of: dt.date, chunk: int = 20_000) -> pl.DataFrame:
     """One as-of date: the raw window sums from dense (device x day) arrays, by matrix products.
 
     This is the scoring path (100k devices in well under a second): one pass to place values in arrays, then
@@ -49,23 +49,23 @@ def _dense_raw(telemetry: pl.DataFrame, as_of: dt.date, chunk: int = 50_000) -> 
     inside = telemetry.height and span[0] > lo_date and span[1] <= as_of
     # Scoring already read only the window: skip the copy a filter would make.
     w = telemetry if inside else telemetry.filter((pl.col("date") <= as_of) & (pl.col("date") > lo_date))
-    # Row index per device by a hash join (cheaper than sorting millions of ids with np.unique).
-    ids_frame = w.select(pl.col("device_id").unique().sort())
-    ids_all = ids_frame["device_id"].to_numpy()
-    inv_all = (
-        w.select("device_id")
-        .join(ids_frame.with_row_index("i"), on="device_id", how="left", maintain_order="left")["i"]
-        .to_numpy()
-        .astype(np.int64)
-    )
-    col_all = (as_of - w["date"]).dt.total_days().to_numpy() if w.height else np.zeros(0, np.int64)
-    values = {c: w[c].cast(pl.Float64).to_numpy() for c in (*LEVEL_SIGNALS, *COUNT_SIGNALS)}
+    # Rows sorted by device make each chunk of devices a contiguous slice: no index arrays over all rows,
+    # no full-size value copies. Parquet written device by device is already sorted (no copy then).
+    if not w["device_id"].is_sorted():
+        w = w.sort("device_id", maintain_order=True)
+    dev = w["device_id"].to_numpy()
+    starts = np.concatenate(([0], np.flatnonzero(dev[1:] != dev[:-1]) + 1)) if dev.size else np.zeros(0, int)
+    ids_all = dev[starts]
+    bounds = np.append(starts, dev.size)
     x = -np.arange(MAX_WINDOW, dtype=np.float64)  # column j is j days before as_of
     parts = []
     for lo in range(0, len(ids_all), chunk):
         hi = min(lo + chunk, len(ids_all))
-        sel = (inv_all >= lo) & (inv_all < hi)
-        r, c = inv_all[sel] - lo, col_all[sel]
+        r0, r1 = int(bounds[lo]), int(bounds[hi])
+        part = w.slice(r0, r1 - r0)
+        r = np.repeat(np.arange(hi - lo), np.diff(bounds[lo : hi + 1]))
+        c = (as_of - part["date"]).dt.total_days().to_numpy()
+        values = {k: part[k].cast(pl.Float64).to_numpy() for k in (*LEVEL_SIGNALS, *COUNT_SIGNALS)}
         n = hi - lo
         present = np.zeros((n, MAX_WINDOW), dtype=bool)
         present[r, c] = True
@@ -76,7 +76,7 @@ def _dense_raw(telemetry: pl.DataFrame, as_of: dt.date, chunk: int = 50_000) -> 
         arr = {}
         for name, v in values.items():
             a = np.full((n, MAX_WINDOW), np.nan)
-            a[r, c] = v[sel]
+            a[r, c] = v
             arr[name] = a
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows give NaN, which is wanted

@@ -41,7 +41,7 @@ class StackConfig:
         *,
         devices: int = 2000,
         seed: int = 7,
-        days: int = 30,
+        days: int = 120,  # predictive health trains on the tenant's own history when given no model
         prefect_port: int = 4200,
         sandbox_port: int = 8765,
         webhook_port: int = 8780,
@@ -157,6 +157,7 @@ def run_stack(config: StackConfig) -> None:
             args=(make_something_happen,),
             kwargs={
                 "sandbox_url": sandbox_url,
+                "receiver_url": receiver_url,
                 "ui_url": api.removesuffix("/api"),
                 "exit_after": config.exit_after_demo,
             },

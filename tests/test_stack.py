@@ -24,7 +24,7 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
-def test_stack_reaches_an_event_triggered_run_waiting_for_approval_and_exits_cleanly(tmp_path: Path) -> None:
+def test_stack_runs_the_blueprints_reaches_a_paused_run_and_exits_cleanly(tmp_path: Path) -> None:
     ports = [_free_port() for _ in range(3)]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "WS1"))}
     result = subprocess.run(
@@ -54,6 +54,15 @@ def test_stack_reaches_an_event_triggered_run_waiting_for_approval_and_exits_cle
     assert "A triggered run is waiting for your approval" in out, out[-3000:]
     assert f"http://127.0.0.1:{ports[0]}/runs/flow-run/" in out
     assert "ws1ai approvals approve" in out
+    # The four blueprints ran on the sandbox (two through Workspace ONE / HRIS events, three started now).
+    for deployment in (
+        "compliance-triage-on-event",
+        "offboarding-on-leave",
+        "predictive-health-weekly",
+        "license-reclamation-monthly",
+        "onboarding-daily",
+    ):
+        assert deployment in out, f"{deployment} did not run:\n{out[-3000:]}"
     # Every server it started is gone: nothing listens on its ports (closed connections may linger in
     # TIME_WAIT, which SO_REUSEADDR allows; a live listener would still make bind fail).
     for port in ports:

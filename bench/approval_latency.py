@@ -26,15 +26,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._util import free_port  # noqa: E402
 from deployments.stack import prefect_server  # noqa: E402
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _writes(control: httpx.Client) -> int:
@@ -88,7 +81,7 @@ def main() -> None:
     args = parser.parse_args()
     runs = min(args.runs, 30)
     work = Path(tempfile.mkdtemp(prefix="ws1ai-bench-"))
-    with prefect_server(_free_port(), work / "prefect") as api:
+    with prefect_server(free_port(), work / "prefect") as api:
         from prefect.settings import PREFECT_API_URL, temporary_settings
 
         from ws1ai.sandbox import SandboxState, create_app

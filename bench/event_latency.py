@@ -26,18 +26,11 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._util import free_port, percentile  # noqa: E402
 from deployments.stack import prefect_server  # noqa: E402
 from deployments.webhook import UEM_PATH, create_receiver  # noqa: E402
 from deployments.webhook_config import WebhookSettings  # noqa: E402
 from ws1ai.sandbox.server import serve_in_background  # noqa: E402
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait_for(out: Path, marker: str, timeout: float = 120.0) -> float:
@@ -67,10 +60,6 @@ def _uem_event(event_id: int) -> dict[str, object]:
     }
 
 
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(
@@ -81,7 +70,7 @@ def main() -> None:
     n = min(args.events, 200)
     work = Path(tempfile.mkdtemp(prefix="ws1ai-bench-"))
     out = work / "started.jsonl"
-    port = _free_port()
+    port = free_port()
     with prefect_server(port, work / "prefect") as api:
         env = {
             **os.environ,
@@ -127,8 +116,8 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
-    e50, e95 = statistics.median(event_lat), _pct(event_lat, 0.95)
-    r50, r95 = statistics.median(run_lat), _pct(run_lat, 0.95)
+    e50, e95 = statistics.median(event_lat), percentile(event_lat, 0.95)
+    r50, r95 = statistics.median(run_lat), percentile(run_lat, 0.95)
     print(f"events per path: {n}")
     print(f"Workspace ONE event -> flow code:   p50 {e50:.2f} s   p95 {e95:.2f} s")
     print(f"prefect deployment run -> flow code: p50 {r50:.2f} s   p95 {r95:.2f} s   (baseline)")

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -160,9 +160,9 @@ def _drain_prefect_workers() -> None:
             result = APILogWorker.instance().drain()
             if inspect.isawaitable(result):
                 await result
-        result = EventsWorker.drain_all()
-        if inspect.isawaitable(result):
-            await result
+        drained = EventsWorker.drain_all()
+        if inspect.isawaitable(drained):
+            await drained
 
     run_coro_as_sync(drain())
 
@@ -213,7 +213,9 @@ def _attach(request: pytest.FixtureRequest, path: Path) -> None:
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report

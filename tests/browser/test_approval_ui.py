@@ -6,8 +6,10 @@ a real Prefect server (tests/browser/conftest.py), clicks Resume, fills the form
 then goes on: the sandbox's ledger shows the approved writes (and none for the action rejected in the same
 form) and the audit trail names the approver with the comment.
 
-Selectors are by role and visible label text; the UI's `<label for=…>` points at no element id, so
-`get_by_label` cannot find the inputs and each field is found inside the labelled property instead.
+Both UIs Prefect 3.8 serves are exercised: the default Vue UI ("v1", at /) and the React UI ("v2", at /v2).
+Selectors are by role and visible label text. In v1 the `<label for=…>` points at no element id, so
+`get_by_label` cannot find the inputs and each field is found inside its labelled property; in v2 the labels
+work, except for the JSON editor of `decisions`, which has no accessible name.
 """
 
 from __future__ import annotations
@@ -60,8 +62,87 @@ def _field(dialog: Any, label: str) -> Any:
     return dialog.locator("div.p-label").filter(has=dialog.page.get_by_text(label, exact=True))
 
 
+def _fill_v1(page: Any, ui_url: str, pending: Any, rejected_cid: str) -> tuple[Any, Any, Any]:
+    """Prefect's default (Vue) UI: Resume button in the run header, form in a modal; returns
+    (dialog, token field, submit button)."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{ui_url}/runs/flow-run/{pending.flow_run_id}")
+    expect(page.get_by_text("Paused", exact=True).first).to_be_visible()
+    page.get_by_role("button", name="Resume").first.click()
+
+    # The modal's aria-labelledby points at no element, so it has no accessible name: match its text.
+    dialog = page.get_by_role("dialog").filter(has_text="Resume Flow Run")
+    expect(dialog).to_be_visible()
+    # The markdown description ws1ai wrote for this round is what the approver reads.
+    expect(dialog.get_by_text(f"ws1ai approval: {pending.request.title}", exact=True)).to_be_visible()
+    expect(dialog.get_by_text(rejected_cid[:12]).first).to_be_visible()
+
+    # Decision: an enum select, defaulting to reject (a careless submit approves nothing).
+    decision = _field(dialog, "Decision (Optional)").get_by_role("button", name="reject")
+    expect(decision).to_be_visible()
+    # A mouse click on this select does not open its list in headless Chromium; the keyboard does
+    # (ArrowDown opens it, as for a keyboard user), then the option is clicked by its role and name.
+    decision.focus()
+    decision.press("ArrowDown")
+    option = page.get_by_role("option", name="approve", exact=True)
+    expect(option).to_be_visible()
+    option.click()
+    expect(_field(dialog, "Decision (Optional)").get_by_role("button", name="approve")).to_be_visible()
+
+    _field(dialog, "Approver (Optional)").get_by_role("textbox").fill(APPROVER)
+    # SecretStr: a plain textarea here (the token is shown in clear text while typed).
+    token_box = _field(dialog, "Token").get_by_role("textbox")
+    token_box.fill(token_for(APPROVER))
+    # dict[str, Decision] renders as a JSON editor: reject one action by a unique id prefix.
+    _field(dialog, "Decisions (Optional)").get_by_role("textbox").fill(f'{{"{rejected_cid[:12]}": "reject"}}')
+    _field(dialog, "Comment (Optional)").get_by_role("textbox").fill(COMMENT)
+    _field(dialog, "Approver (Optional)").scroll_into_view_if_needed()
+    return dialog, token_box, dialog.get_by_role("button", name="Submit")
+
+
+def _fill_v2(page: Any, ui_url: str, pending: Any, rejected_cid: str) -> tuple[Any, Any, Any]:
+    """Prefect's new (React) UI under /v2: Resume in the run's menu; labelled fields, password token."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{ui_url}/v2/runs/flow-run/{pending.flow_run_id}")
+    expect(page.get_by_text("Paused", exact=True).first).to_be_visible()
+    page.get_by_role("button", name="Open menu").first.click()
+    page.get_by_role("menuitem", name="Resume").click()
+
+    dialog = page.get_by_role("dialog", name="Resume Flow Run")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_text(f"ws1ai approval: {pending.request.title}", exact=True)).to_be_visible()
+    expect(dialog.get_by_text(rejected_cid[:12]).first).to_be_visible()
+
+    decision = dialog.get_by_role("button", name="Select Decision")
+    expect(decision).to_have_text("reject")
+    decision.click()
+    page.get_by_role("option", name="approve", exact=True).click()
+    expect(decision).to_have_text("approve")
+
+    dialog.get_by_label("Approver (Optional)").fill(APPROVER)
+    token_box = dialog.get_by_label("Token")
+    expect(token_box).to_have_attribute("type", "password")
+    token_box.fill(token_for(APPROVER))
+    # dict[str, Decision]: a JSON code editor (loaded lazily) with no accessible name; found from its label.
+    editor = (
+        dialog.locator("label", has_text="Decisions (Optional)")
+        .locator("xpath=ancestor::div[.//fieldset][1]//fieldset")
+        .locator("[contenteditable=true]")
+    )
+    expect(editor).to_be_visible()
+    editor.click()
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.insert_text(f'{{"{rejected_cid[:12]}": "reject"}}')
+    dialog.get_by_label("Comment (Optional)").fill(COMMENT)
+    dialog.get_by_label("Approver (Optional)").scroll_into_view_if_needed()
+    return dialog, token_box, dialog.get_by_role("button", name="Resume")
+
+
+@pytest.mark.parametrize("ui", ["v1", "v2"])
 def test_paused_triage_is_approved_through_the_prefect_ui_form(
-    tenant: httpx.Client, prefect_ui_url: str, chromium_page: Any, request: pytest.FixtureRequest
+    ui: str, tenant: httpx.Client, prefect_ui_url: str, chromium_page: Any, request: pytest.FixtureRequest
 ) -> None:
     from playwright.sync_api import expect
 
@@ -101,44 +182,15 @@ def test_paused_triage_is_approved_through_the_prefect_ui_form(
         approved_cids = {i.correlation_id for i in items[1:]}
 
         page = chromium_page
-        page.goto(f"{prefect_ui_url}/runs/flow-run/{pending.flow_run_id}")
-        expect(page.get_by_text("Paused", exact=True).first).to_be_visible()
-        page.get_by_role("button", name="Resume").first.click()
+        fill = _fill_v1 if ui == "v1" else _fill_v2
+        dialog, token_box, submit = fill(page, prefect_ui_url, pending, rejected_cid)
 
-        # The modal's aria-labelledby points at no element, so it has no accessible name: match its text.
-        dialog = page.get_by_role("dialog").filter(has_text="Resume Flow Run")
-        expect(dialog).to_be_visible()
-        # The markdown description ws1ai wrote for this round is what the approver reads.
-        expect(dialog.get_by_text(f"ws1ai approval: {pending.request.title}", exact=True)).to_be_visible()
-        expect(dialog.get_by_text(rejected_cid[:12]).first).to_be_visible()
+        # The filled form, kept as an artifact (the token masked: the v1 UI shows it in clear text).
+        shot = FORM_SCREENSHOT if ui == "v1" else FORM_SCREENSHOT.with_name("approval-form-v2.png")
+        page.screenshot(path=str(shot), mask=[token_box])
+        request.node.user_properties.append(("screenshot", str(shot)))
 
-        # Decision: an enum select, defaulting to reject (a careless submit approves nothing).
-        decision = _field(dialog, "Decision (Optional)").get_by_role("button", name="reject")
-        expect(decision).to_be_visible()
-        # A mouse click on this select does not open its list in headless Chromium; the keyboard does
-        # (ArrowDown opens it, as for a keyboard user), then the option is clicked by its role and name.
-        decision.focus()
-        decision.press("ArrowDown")
-        option = page.get_by_role("option", name="approve", exact=True)
-        expect(option).to_be_visible()
-        option.click()
-        expect(_field(dialog, "Decision (Optional)").get_by_role("button", name="approve")).to_be_visible()
-
-        _field(dialog, "Approver (Optional)").get_by_role("textbox").fill(APPROVER)
-        token_box = _field(dialog, "Token").get_by_role("textbox")
-        token_box.fill(token_for(APPROVER))
-        # dict[str, Decision] renders as a JSON editor: reject one action by a unique id prefix.
-        _field(dialog, "Decisions (Optional)").get_by_role("textbox").fill(
-            f'{{"{rejected_cid[:12]}": "reject"}}'
-        )
-        _field(dialog, "Comment (Optional)").get_by_role("textbox").fill(COMMENT)
-
-        # The filled form, kept as an artifact (the token masked: the UI shows it in clear text).
-        _field(dialog, "Approver (Optional)").scroll_into_view_if_needed()
-        page.screenshot(path=str(FORM_SCREENSHOT), mask=[token_box])
-        request.node.user_properties.append(("screenshot", str(FORM_SCREENSHOT)))
-
-        dialog.get_by_role("button", name="Submit").click()
+        submit.click()
         expect(dialog).to_be_hidden()
 
         flow_thread.join(timeout=180)
@@ -189,4 +241,4 @@ def test_paused_triage_is_approved_through_the_prefect_ui_form(
     rejected_targets = set(rejected.action.targets) - approved_targets
     assert approved_targets and approved_targets <= written, (approved_targets, writes)
     assert not (rejected_targets & written), (rejected_targets, writes)
-    assert FORM_SCREENSHOT.stat().st_size > 0
+    assert shot.stat().st_size > 0

@@ -88,4 +88,7 @@ def submit_decision(
             "decisions": {k: v.value for k, v in (decisions or {}).items()},
             "comment": comment,
         },
+        # Always the sync path: called from a thread with a running event loop (e.g. Playwright's sync API),
+        # Prefect would otherwise hand back an un-awaited coroutine and the decision would silently vanish.
+        _sync=True,  # type: ignore[call-arg]  # accepted by prefect's async_dispatch wrapper, not typed
     )

@@ -13,15 +13,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import httpx
-import stamina
 
 from ws1ai.uem.retry import (
-    BACKOFF_EXP_BASE,
-    BACKOFF_INITIAL_SECONDS,
-    BACKOFF_JITTER_SECONDS,
-    BACKOFF_MAX_SECONDS,
     WRITE_METHODS,
     apply_testing_switch,
+    retry_attempts,
 )
 
 __all__ = ["ConnectorAPIError", "ConnectorError", "ConnectorHTTP", "ConnectorReadOnlyError"]
@@ -97,15 +93,7 @@ class ConnectorHTTP:
                 return exc.status in (_WRITE_SAFE_STATUSES if is_write else _RETRIED_STATUSES)
             return isinstance(exc, ConnectorError) and not (is_write and exc.sent)
 
-        for attempt in stamina.retry_context(
-            on=retryable,
-            attempts=self.max_retries + 1,
-            timeout=None,
-            wait_initial=BACKOFF_INITIAL_SECONDS,
-            wait_max=BACKOFF_MAX_SECONDS,
-            wait_jitter=BACKOFF_JITTER_SECONDS,
-            wait_exp_base=BACKOFF_EXP_BASE,
-        ):
+        for attempt in retry_attempts(retryable, self.max_retries + 1):
             with attempt:
                 return self._send(method, path, params, json)
         raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover

@@ -20,7 +20,8 @@ still apply.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import stamina
 
@@ -41,6 +42,7 @@ __all__ = [
     "MAX_RETRY_AFTER_SECONDS",
     "WRITE_METHODS",
     "apply_testing_switch",
+    "retry_attempts",
     "retry_hook",
 ]
 
@@ -79,6 +81,21 @@ def retry_hook(method: str) -> Callable[[Exception], bool | float]:
         return False
 
     return hook
+
+
+def retry_attempts(on: Callable[[Exception], bool | float], attempts: int) -> Iterator[Any]:
+    """The one backoff schedule (the constants above) for every HTTP caller: UEM transport and connectors."""
+    return iter(
+        stamina.retry_context(
+            on=on,
+            attempts=attempts,
+            timeout=None,
+            wait_initial=BACKOFF_INITIAL_SECONDS,
+            wait_max=BACKOFF_MAX_SECONDS,
+            wait_jitter=BACKOFF_JITTER_SECONDS,
+            wait_exp_base=BACKOFF_EXP_BASE,
+        )
+    )
 
 
 def apply_testing_switch() -> None:

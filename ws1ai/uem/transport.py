@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
-import stamina
 from pydantic import BaseModel, ValidationError
 
 from ws1ai.settings import UEMSettings
@@ -33,13 +32,10 @@ from ws1ai.uem.errors import (
 )
 from ws1ai.uem.ratelimit import RateLimiter, credential_key, limiter_for
 from ws1ai.uem.retry import (
-    BACKOFF_EXP_BASE,
-    BACKOFF_INITIAL_SECONDS,
-    BACKOFF_JITTER_SECONDS,
-    BACKOFF_MAX_SECONDS,
     DEFAULT_RETRY_AFTER_SECONDS,
     MAX_RETRY_AFTER_SECONDS,
     apply_testing_switch,
+    retry_attempts,
     retry_hook,
 )
 
@@ -132,15 +128,7 @@ class UEMTransport:
             raise UEMReadOnlyError(method, path)
         clean_params = {k: _param(v) for k, v in (params or {}).items() if v is not None}
         first = True
-        for attempt in stamina.retry_context(
-            on=retry_hook(method),
-            attempts=self.settings.max_retries + 1,
-            timeout=None,
-            wait_initial=BACKOFF_INITIAL_SECONDS,
-            wait_max=BACKOFF_MAX_SECONDS,
-            wait_jitter=BACKOFF_JITTER_SECONDS,
-            wait_exp_base=BACKOFF_EXP_BASE,
-        ):
+        for attempt in retry_attempts(retry_hook(method), self.settings.max_retries + 1):
             with attempt:
                 if not first:
                     self._count("retries")

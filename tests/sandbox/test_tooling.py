@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from typer.testing import CliRunner
 from tests.sandbox.conftest import basic_headers
 from ws1ai.sandbox import SandboxState, create_app
 from ws1ai.sandbox.cli import sandbox_app
+from ws1ai.sandbox.fleet import Fleet
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,24 +34,7 @@ def test_coverage_file_is_current() -> None:
     assert "| UEM mdm | GET | `/API/mdm/devices/search` |" in text
 
 
-@dataclass(frozen=True)
-class TinyFleet:
-    devices: pl.DataFrame
-    telemetry: pl.DataFrame
-    failures: pl.DataFrame
-    apps: pl.DataFrame
-    app_installs: pl.DataFrame
-    app_usage: pl.DataFrame
-    employees: pl.DataFrame
-    threat_signals: pl.DataFrame
-    profiles: pl.DataFrame
-    device_profiles: pl.DataFrame
-    smart_groups: pl.DataFrame
-    start: date
-    end: date
-
-
-def _tiny() -> TinyFleet:
+def _tiny() -> Fleet:
     seen = datetime(2026, 3, 1, 9, 30)
     devices = pl.DataFrame(
         {
@@ -89,7 +72,7 @@ def _tiny() -> TinyFleet:
         }
     )
     empty = pl.DataFrame()
-    return TinyFleet(
+    return Fleet(
         devices=devices,
         telemetry=telemetry,
         failures=empty,

@@ -16,31 +16,23 @@ Retries live in the clients (rule 1), not here; nothing is cached (a read must s
 
 from __future__ import annotations
 
-import io
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-import httpx
 import polars as pl
 from prefect import task
 from prefect.cache_policies import NONE
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ws1ai.connectors.hris import HRISClient
-from ws1ai.connectors.http import ConnectorHTTP
+from ws1ai.connectors.intelligence import ReportExporter
 from ws1ai.policies.licenses import AppInfo
 from ws1ai.policies.onboarding import HireDevice, NewHire, TenantCatalog, username_for
-from ws1ai.settings import UEMSettings
 from ws1ai.uem import UEMClient
-from ws1ai.uem.auth import authenticator_for
 
 __all__ = [
-    "IntelligenceSettings",
     "LicenseInputs",
-    "ReportExport",
     "read_hire_state",
     "read_license_inputs",
     "read_peer_holdings",
@@ -49,69 +41,6 @@ __all__ = [
 
 # Workspace ONE `DeviceType` ids as the v1 app search reports them → the platform names devices carry.
 PLATFORM_NAMES = {2: "Apple", 5: "Android", 10: "AppleOsX", 12: "WinRT", 21: "Linux"}
-
-
-class IntelligenceSettings(BaseSettings):
-    """Intelligence report API (`WS1_INTELLIGENCE_*`). Unset base URL = the UEM host (the local sandbox)."""
-
-    model_config = SettingsConfigDict(env_prefix="WS1_INTELLIGENCE_", env_file=".env", extra="ignore")
-
-    base_url: str | None = None
-    poll_seconds: float = 2.0
-    max_wait_seconds: float = 600.0
-
-
-class ReportExport:
-    """Run an Intelligence report and download its CSV as a polars frame (run → find download → fetch)."""
-
-    def __init__(self, uem: UEMSettings | None = None, settings: IntelligenceSettings | None = None) -> None:
-        self.uem = uem or UEMSettings()
-        self.settings = settings or IntelligenceSettings()
-        base = self.settings.base_url or self.uem.base_url
-        self._client = httpx.Client(timeout=self.uem.timeout_seconds)
-        # Same credential as the UEM API (the sandbox accepts it; a real tenant's Intelligence service
-        # account is configured through the same WS1_* OAuth settings pointed at its token URL). One export
-        # takes minutes, well inside a token's lifetime, so the header is fixed for this session.
-        headers, _ = authenticator_for(self.uem, self._client).headers()
-        self._http = ConnectorHTTP("Intelligence", base, headers=headers, http=self._client)
-
-    def __enter__(self) -> ReportExport:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._client.close()
-
-    def _request(self, method: str, path: str, json: Any = None) -> httpx.Response:
-        return self._http.request(method, path, json=json)
-
-    def report_id(self, name: str) -> str:
-        body = self._request("GET", "/v1/reports").json()
-        for report in body.get("data", {}).get("results", []):
-            if report.get("name") == name:
-                return str(report["id"])
-        raise LookupError(f"no Intelligence report named {name!r}")
-
-    def frame(self, name: str, *, start_date: date | None = None) -> pl.DataFrame:
-        report = self.report_id(name)
-        run = self._request(
-            "POST",
-            f"/v1/reports/{report}/run",
-            json={"start_date": start_date.isoformat()} if start_date else {},
-        ).json()
-        tracking = str(run["data"]["id"])
-        deadline = time.monotonic() + self.settings.max_wait_seconds
-        while True:
-            found = self._request(
-                "POST", f"/v1/reports/{report}/downloads/search", json={"offset": 0, "page_size": 50}
-            ).json()
-            done = [r for r in found.get("data", {}).get("results", []) if r.get("id") == tracking]
-            if done and done[0].get("status") == "COMPLETED":
-                break
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"report {name!r} run {tracking} did not complete in time")
-            time.sleep(self.settings.poll_seconds)
-        csv = self._request("GET", f"/v1/reports/tracking/{tracking}/download").content
-        return pl.read_csv(io.BytesIO(csv), try_parse_dates=True) if csv.strip() else pl.DataFrame()
 
 
 @dataclass(frozen=True)
@@ -171,7 +100,7 @@ def _typed(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
 def read_license_inputs(lookback_days: int = 180, as_of: date | None = None) -> LicenseInputs:
     """Catalogue + devices (UEM searches), installs + usage (report export), roles (HRIS): all bulk."""
     start = (as_of or date.today()) - timedelta(days=lookback_days)
-    with ReportExport() as reports:
+    with ReportExporter() as reports:
         installs = _typed(
             reports.frame("App Installs"),
             {"device_id": pl.Int64(), "app_id": pl.Int64(), "installed_on": pl.Date()},

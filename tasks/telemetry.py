@@ -13,21 +13,17 @@ import io
 from itertools import islice
 from typing import Any
 
-import httpx
 import polars as pl
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from ws1ai.connectors.http import ConnectorHTTP
-from ws1ai.settings import UEMSettings
+from ws1ai.connectors.intelligence import ReportExporter
 from ws1ai.uem import UEMClient
-from ws1ai.uem.auth import authenticator_for
 from ws1ai.uem.schemas.devices import DeviceV1
 
 __all__ = [
     "DEVICE_SCHEMA",
     "TELEMETRY_SCHEMA",
-    "ReportExporter",
     "devices_frame",
     "infer_failures",
     "read_fleet",
@@ -70,59 +66,6 @@ TELEMETRY_SCHEMA: dict[str, pl.DataType] = {
     "thermal_event_count": pl.Int64(),
 }
 _ASSET_COLUMNS = ("department", "role", "purchase_date", "warranty_end")
-
-
-class ReportExporter:
-    """Run an Intelligence-style report and download its CSV (run → find the download → fetch).
-
-    Reports live on the same host as the UEM API in the sandbox; a real Intelligence tenant has its own
-    host, passed as `base_url`. Auth is the UEM credential (Basic + tenant code, or the OAuth bearer).
-    """
-
-    def __init__(
-        self,
-        settings: UEMSettings | None = None,
-        *,
-        base_url: str | None = None,
-        http: httpx.Client | None = None,
-    ) -> None:
-        self.settings = settings or UEMSettings()
-        self._owned = http is None
-        self._raw = http or httpx.Client(timeout=self.settings.timeout_seconds)
-        headers, _ = authenticator_for(self.settings, self._raw).headers()
-        self._http = ConnectorHTTP(
-            "Reports", base_url or self.settings.base_url, headers=headers, http=self._raw
-        )
-
-    def __enter__(self) -> ReportExporter:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        if self._owned:
-            self._raw.close()
-
-    def report_id(self, name: str) -> str:
-        body = self._http.request("GET", "/v1/reports").json()
-        for report in body.get("data", {}).get("results", []):
-            if report.get("name") == name:
-                return str(report["id"])
-        raise LookupError(f"report {name!r} not found in the tenant's report definitions")
-
-    def export(
-        self, name: str, *, start_date: dt.date | None = None, end_date: dt.date | None = None
-    ) -> bytes:
-        report_id = self.report_id(name)
-        bounds = {k: v.isoformat() for k, v in (("start_date", start_date), ("end_date", end_date)) if v}
-        run = self._http.request("POST", f"/v1/reports/{report_id}/run", json=bounds).json()["data"]
-        tracking = str(run["id"])
-        found = self._http.request(
-            "POST", f"/v1/reports/{report_id}/downloads/search", json={"offset": 0, "page_size": 50}
-        ).json()
-        runs = {r["id"]: r for r in found.get("data", {}).get("results", [])}
-        status = runs.get(tracking, {}).get("status")
-        if status != "COMPLETED":
-            raise RuntimeError(f"report {name!r} run {tracking} is {status or 'missing'}, not COMPLETED")
-        return self._http.request("GET", f"/v1/reports/tracking/{tracking}/download").content
 
 
 def _ts(value: str | None) -> dt.datetime | None:

@@ -25,8 +25,10 @@ from models.metrics import choose_threshold
 __all__ = [
     "HealthConfig",
     "HealthModel",
+    "component_evidence",
     "days_span",
     "label_snapshots",
+    "likely_components",
     "predict_proba",
     "score_health",
     "snapshots",
@@ -35,6 +37,48 @@ __all__ = [
 
 COMPONENTS = ("battery", "storage", "logic_board")
 Progress = Callable[[str], None]
+# Layout of the saved parameters; a file with another value is refused (retrain it).
+HEALTH_FORMAT = 2
+
+# Direct evidence per component: (feature, +1 if high values are bad, -1 if low values are bad). Each value
+# is measured against healthy devices of the training fleet (median -> 0, 99th percentile -> 1), so the
+# rule adapts to whatever scale a fleet reports in, and needs no failed examples of the component at all.
+EVIDENCE: dict[str, tuple[tuple[str, int, float], ...]] = {
+    # (feature, +1 if high values are bad / -1 if low ones are, smallest scale: below it noise is evidence)
+    "battery": (
+        ("battery_drop_30", 1, 1.0),
+        ("battery_health_pct_slope_14", -1, 0.05),
+        ("battery_health_pct_vs_mean_30", -1, 1.0),
+        ("battery_health_pct_level_7", -1, 2.0),
+    ),
+    "storage": (
+        ("storage_used_pct_slope_14", 1, 0.05),
+        ("storage_used_pct_range_7", 1, 1.0),
+        ("storage_used_pct_vs_mean_30", 1, 1.0),
+        ("storage_used_pct_level_7", 1, 2.0),
+    ),
+    "logic_board": (
+        ("kernel_panic_count_sum_14", 1, 1.0),
+        ("kernel_panic_count_dayshare_14", 1, 0.07),
+        ("thermal_event_count_sum_14", 1, 1.0),
+    ),
+}
+_REASONS: dict[str, str] = {
+    "battery_drop_30": "battery health {v:.1f} points below its 30-day high",
+    "battery_health_pct_slope_14": "battery health falling {a:.2f} points a day over 14 days",
+    "battery_health_pct_vs_mean_30": "battery health {a:.1f} points below its 30-day mean",
+    "battery_health_pct_level_7": "battery health at {v:.0f} %",
+    "storage_used_pct_slope_14": "storage filling {v:.2f} points a day over 14 days",
+    "storage_used_pct_range_7": "storage use swung {v:.1f} points in 7 days",
+    "storage_used_pct_vs_mean_30": "storage {v:.1f} points above its 30-day mean",
+    "storage_used_pct_level_7": "storage {v:.0f} % full",
+    "kernel_panic_count_sum_14": "{v:.0f} kernel panics in 14 days",
+    "kernel_panic_count_dayshare_14": "kernel panics on {v:.0%} of the last 14 days",
+    "thermal_event_count_sum_14": "{v:.0f} thermal events in 14 days",
+}
+# Evidence at or above this (the healthy 99th percentile) overrides the classifier for a component it never
+# saw failing; below it, the classifier's or the fleet's usual component stands.
+STRONG_EVIDENCE = 1.0
 
 
 @dataclass
@@ -59,15 +103,22 @@ class HealthModel:
     threshold: float
     config: HealthConfig
     default_component: str = "battery"
+    # feature -> [healthy median, healthy 99th percentile]: the scale of component evidence.
+    evidence_scale: dict[str, list[float]] = field(default_factory=dict)
+    # Components that failed in training, most frequent first (what the component classifier knows).
+    seen_components: list[str] = field(default_factory=list)
     metrics: dict[str, Any] = field(default_factory=dict)
 
     def params(self) -> dict[str, Any]:
         """Everything except the estimators, for the JSON sidecar."""
         return {
+            "format": HEALTH_FORMAT,
             "base_rates": self.base_rates,
             "threshold": self.threshold,
             "config": asdict(self.config),
             "default_component": self.default_component,
+            "evidence_scale": self.evidence_scale,
+            "seen_components": self.seen_components,
         }
 
     def estimators(self) -> dict[str, Any]:
@@ -75,6 +126,13 @@ class HealthModel:
 
     @classmethod
     def restore(cls, estimators: dict[str, Any], features: list[str], params: dict[str, Any]) -> HealthModel:
+        if params.get("format") != HEALTH_FORMAT:
+            from models.registry import IncompatibleModelError
+
+            raise IncompatibleModelError(
+                f"health model parameters have format {params.get('format', 1)}, this code reads "
+                f"{HEALTH_FORMAT}: retrain it"
+            )
         return cls(
             estimators["failure"],
             estimators.get("component"),
@@ -83,6 +141,8 @@ class HealthModel:
             float(params["threshold"]),
             HealthConfig(**params["config"]),
             params["default_component"],
+            {k: [float(a), float(b)] for k, (a, b) in params["evidence_scale"].items()},
+            list(params["seen_components"]),
         )
 
 
@@ -239,12 +299,14 @@ def train_health(
     comp_clf, default = None, "battery"
     pos = train.filter(pl.col("label") == 1)
     counts = pos["component"].value_counts(sort=True)
+    seen = [str(c) for c in counts["component"]]
     if counts.height:
-        default = str(counts["component"][0])
+        default = seen[0]
     if counts.height > 1:
         say("fitting component model")
         comp_clf = _hgb(cfg).fit(_matrix(pos, feats), pos["component"].to_numpy())
-    model = HealthModel(clf, comp_clf, feats, rates, 0.5, cfg, default)
+    scale = _evidence_scale(train.filter(pl.col("label") == 0))
+    model = HealthModel(clf, comp_clf, feats, rates, 0.5, cfg, default, scale, seen)
     say(f"choosing threshold on {valid.height} validation snapshots")
     scored = valid.with_columns(score=pl.Series(predict_proba(model, valid)))
     model.threshold = choose_threshold(scored, cfg.cost_miss, cfg.cost_false_alarm, cfg.weekly_review_budget)
@@ -261,6 +323,96 @@ def predict_proba(model: HealthModel, frame: pl.DataFrame) -> np.ndarray[Any, np
     return proba
 
 
+def _evidence_scale(healthy: pl.DataFrame) -> dict[str, list[float]]:
+    """Per evidence feature: healthy median and the healthy 99th percentile in its bad tail."""
+    out: dict[str, list[float]] = {}
+    for signals in EVIDENCE.values():
+        for col, sign, _floor in signals:
+            if col not in healthy.columns:
+                continue
+            mid, tail = healthy[col].median(), healthy[col].quantile(0.99 if sign > 0 else 0.01)
+            if isinstance(mid, int | float) and isinstance(tail, int | float):
+                out[col] = [float(mid), float(tail)]
+    return out
+
+
+def component_evidence(
+    scale: dict[str, list[float]], frame: pl.DataFrame
+) -> tuple[np.ndarray[Any, np.dtype[np.float64]], list[list[str]]]:
+    """(devices x COMPONENTS) evidence strength (0 = a typical healthy device, 1 = its 99th percentile) and,
+    per component, the feature behind each device's strongest evidence."""
+    n = frame.height
+    ev = np.full((n, len(COMPONENTS)), -np.inf)
+    top: list[list[str]] = [[""] * n for _ in COMPONENTS]
+    for j, comp in enumerate(COMPONENTS):
+        for col, sign, floor in EVIDENCE[comp]:
+            if col not in frame.columns or col not in scale:
+                continue
+            mid, tail = scale[col]
+            x = frame[col].cast(pl.Float64).fill_null(np.nan).to_numpy()
+            z = sign * (x - mid) / max(abs(tail - mid), floor)
+            better = np.nan_to_num(z, nan=-np.inf) > ev[:, j]
+            ev[:, j] = np.where(better, z, ev[:, j])
+            for i in np.flatnonzero(better):
+                top[j][i] = col
+    if "no_battery" in frame.columns:  # a device without a battery cannot lose it
+        ev[frame["no_battery"].fill_null(0.0).to_numpy() > 0, COMPONENTS.index("battery")] = -np.inf
+    return ev, top
+
+
+def _reason(frame: pl.DataFrame, i: int, col: str) -> str:
+    v = float(frame[col][i])
+    return _REASONS[col].format(v=v, a=abs(v))
+
+
+def likely_components(model: HealthModel, frame: pl.DataFrame, reasons: bool = False) -> pl.DataFrame:
+    """`likely_component` (and with `reasons`, a `component_reason`) per row of a feature frame.
+
+    The component classifier decides when there is one. Direct evidence (see EVIDENCE) names the component
+    when there is no classifier (all training failures were of one kind), or when it is strong for a
+    component the classifier never saw failing. With neither, the most common failing component in
+    training that the device has (a device without a battery gets the next one).
+    """
+    n = frame.height
+    ev, top = component_evidence(model.evidence_scale, frame)
+    rows = np.arange(n)
+    best = ev.argmax(1) if n else np.zeros(0, dtype=int)
+    strong = ev[rows, best] >= STRONG_EVIDENCE
+    prior = [c for c in [*model.seen_components, model.default_component] if c in COMPONENTS]
+    prior = list(dict.fromkeys([*prior, *COMPONENTS]))
+    no_batt = (
+        frame["no_battery"].fill_null(0.0).to_numpy() > 0
+        if "no_battery" in frame.columns
+        else np.zeros(n, bool)
+    )
+    first, second = (COMPONENTS.index(c) for c in prior[:2])
+    choice = np.where(no_batt & (prior[0] == "battery"), second, first)
+    source = np.zeros(n, dtype=np.int8)  # 0 prior, 1 evidence, 2 classifier
+    if model.component is not None and n:
+        known = [COMPONENTS.index(c) for c in model.seen_components if c in COMPONENTS]
+        pred = model.component.predict(_matrix(_with_base_rates(frame, model.base_rates), model.features))
+        learned = np.array([COMPONENTS.index(str(c)) if str(c) in COMPONENTS else first for c in pred])
+        unseen = strong & ~np.isin(best, known)
+        choice = np.where(unseen, best, learned)
+        source = np.where(unseen, 1, 2).astype(np.int8)
+    else:
+        choice = np.where(strong, best, choice)
+        source = strong.astype(np.int8)
+    out = pl.DataFrame({"likely_component": pl.Series([COMPONENTS[j] for j in choice], dtype=pl.String)})
+    if not reasons:
+        return out
+    why = []
+    for i in range(n):
+        j, comp = int(choice[i]), COMPONENTS[int(choice[i])]
+        if ev[i, j] >= STRONG_EVIDENCE:
+            why.append(_reason(frame, i, top[j][i]))
+        elif source[i] == 2:
+            why.append(f"resembles past {comp} failures")
+        else:
+            why.append(f"no component-specific sign; {comp} failures are the most common in training")
+    return out.with_columns(component_reason=pl.Series(why, dtype=pl.String))
+
+
 def score_health(
     model: HealthModel, devices: pl.DataFrame, telemetry: pl.DataFrame, as_of: dt.date, version: str
 ) -> pl.DataFrame:
@@ -270,11 +422,7 @@ def score_health(
     )
     feats = health_features(devices, tel, [as_of])
     proba = predict_proba(model, feats)
-    if model.component is not None and feats.height:
-        x = _matrix(_with_base_rates(feats, model.base_rates), model.features)
-        comp = model.component.predict(x).astype(str)
-    else:
-        comp = np.full(feats.height, model.default_component)
+    comp = likely_components(model, feats)["likely_component"]
     return pl.DataFrame(
         {
             "device_id": feats["device_id"],

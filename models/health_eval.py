@@ -8,7 +8,7 @@ from typing import Any
 import polars as pl
 
 from models.features import MIN_HISTORY
-from models.health import HealthModel, days_span, predict_proba, snapshots
+from models.health import HealthModel, days_span, likely_components, predict_proba, snapshots
 from models.metrics import lead_times, precursor_ceiling, ranking_metrics, threshold_metrics
 
 __all__ = ["evaluate_health", "evaluation_dates"]
@@ -49,13 +49,8 @@ def evaluate_health(
     }
     metrics["lead_time"] = lead_times(scored, tables["failures"], model.threshold, horizon)
     metrics.update(precursor_ceiling(snaps))
-    if model.component is not None:
-        pos = scored.filter((pl.col("label") == 1) & (pl.col("score") >= model.threshold))
-        if pos.height:
-            from models.health import _matrix, _with_base_rates  # private helpers shared on purpose
-
-            pred = model.component.predict(_matrix(_with_base_rates(pos, model.base_rates), model.features))
-            metrics["component_accuracy_on_alerts"] = float(
-                (pred.astype(str) == pos["component"].to_numpy()).mean()
-            )
+    pos = scored.filter((pl.col("label") == 1) & (pl.col("score") >= model.threshold))
+    if pos.height:
+        named = likely_components(model, pos)["likely_component"].to_numpy()
+        metrics["component_accuracy_on_alerts"] = float((named == pos["component"].to_numpy()).mean())
     return metrics, scored

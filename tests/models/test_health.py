@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from models import pipeline
-from models.data import last_date
+from models.data import last_date, load_tables
+from models.features import health_features
+from models.health import HealthConfig, likely_components, score_health, train_health
 from models.metrics import choose_threshold
-from models.registry import read_card
+from models.registry import IncompatibleModelError, read_card, sidecar_path
 
 
 def test_training_window_precedes_validation(health_model: Path) -> None:
@@ -58,3 +62,79 @@ def test_threshold_by_cost_and_by_budget() -> None:
     assert choose_threshold(scored, cost_miss=10, cost_false_alarm=1) == 0.6
     # Two alerts a week: the 2nd-highest score per week, averaged.
     assert choose_threshold(scored, 10, 1, weekly_budget=2) == (0.8 + 0.6) / 2
+
+
+def _with_precursors(tel: pl.DataFrame, ids: dict[str, int], as_of: dt.date) -> pl.DataFrame:
+    """The last 10 days of three devices rewritten: a battery losing 15 points, a disk filling, panics."""
+    back = (pl.lit(as_of) - pl.col("date")).dt.total_days()
+    late = back < 10
+    ramp = (10 - back).cast(pl.Float64) / 10.0
+    dev = pl.col("device_id")
+    return tel.with_columns(
+        pl.when(late & (dev == ids["battery"]))
+        .then(pl.col("battery_health_pct") - 15.0 * ramp)
+        .otherwise(pl.col("battery_health_pct"))
+        .alias("battery_health_pct"),
+        pl.when(late & (dev == ids["storage"]))
+        .then(60.0 + 39.0 * ramp)
+        .otherwise(pl.col("storage_used_pct"))
+        .alias("storage_used_pct"),
+        pl.when(late & (dev == ids["logic_board"]))
+        .then(pl.lit(2, dtype=pl.Int64))
+        .otherwise(pl.col("kernel_panic_count"))
+        .alias("kernel_panic_count"),
+    )
+
+
+def test_component_follows_the_evidence_without_a_classifier(fleet_dir: Path) -> None:
+    tables = load_tables(fleet_dir, ["devices", "telemetry", "failures"])
+    # A small tenant whose failures were all storage: no component classifier can be trained.
+    tables["failures"] = tables["failures"].with_columns(component=pl.lit("storage"))
+    model, _ = train_health(tables, HealthConfig(max_iter=20))
+    assert model.component is None and model.default_component == "storage"
+    tel, as_of = tables["telemetry"], last_date(fleet_dir)
+    # Devices reporting every one of the last 30 days, with a battery, no failure, no panics.
+    steady = (
+        tel.filter(pl.col("date") > as_of - dt.timedelta(days=30))
+        .group_by("device_id")
+        .agg(
+            pl.len().alias("n"),
+            pl.col("battery_health_pct").null_count().alias("nb"),
+            pl.col("kernel_panic_count").sum().alias("kp"),
+        )
+        .filter((pl.col("n") == 30) & (pl.col("nb") == 0) & (pl.col("kp") == 0))
+        .join(tables["failures"].select("device_id"), on="device_id", how="anti")
+        .sort("device_id")["device_id"]
+    )
+    ids = dict(zip(("battery", "storage", "logic_board"), steady.head(3).to_list(), strict=True))
+    tel = _with_precursors(tel, ids, as_of)
+    feats = health_features(
+        tables["devices"].filter(pl.col("device_id").is_in(list(ids.values()))), tel, [as_of]
+    )
+    named = likely_components(model, feats, reasons=True).with_columns(feats["device_id"])
+    got = {r["device_id"]: r for r in named.iter_rows(named=True)}
+    for comp, device in ids.items():
+        assert got[device]["likely_component"] == comp, got[device]
+    # The reasons state facts of the input telemetry.
+    window = tel.filter(pl.col("date") > as_of - dt.timedelta(days=14))
+    panics = int(window.filter(pl.col("device_id") == ids["logic_board"])["kernel_panic_count"].sum())
+    assert got[ids["logic_board"]]["component_reason"] in (
+        f"{panics} kernel panics in 14 days",
+        f"kernel panics on {10 / 14:.0%} of the last 14 days",
+    )
+    assert got[ids["battery"]]["component_reason"].startswith("battery health")
+    assert got[ids["storage"]]["component_reason"].startswith("storage")
+    # Scoring names the same components.
+    scored = score_health(model, tables["devices"], tel, as_of, "t")
+    for comp, device in ids.items():
+        assert scored.filter(pl.col("device_id") == device)["likely_component"].item() == comp
+
+
+def test_old_health_parameters_are_refused(health_model: Path, fleet_dir: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "old.skops"
+    copy.write_bytes(health_model.read_bytes())
+    side = json.loads(sidecar_path(health_model).read_text())
+    side["params"].pop("format")
+    sidecar_path(copy).write_text(json.dumps(side))
+    with pytest.raises(IncompatibleModelError, match="format 1"):
+        pipeline.score("health", fleet_dir, copy)

@@ -1,0 +1,245 @@
+"""The state of one approval request: which actions wait, who approved what, and the decisions it records.
+
+`ApprovalGate` is what `approval.request_approval` (the pause loop) and `approval_deadline.DeadlineWatcher`
+(reminders and the timeout) share. It decides; it never pauses or resumes the run itself. Every decision is
+written to the audit store the moment it is made, a round's records in one write.
+
+Both threads change it, so everything that decides (`apply`, `declare_timeout`) runs under `lock`: a human
+answer that arrives after the deadline was declared is too late, never a second decision.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from ws1ai.governance.actions import Action, RiskTier
+from ws1ai.governance.approval_forms import (
+    TIMEOUT_APPROVER,
+    ApprovalInput,
+    ApprovalNotice,
+    ApprovalOutcome,
+    ApprovalRequest,
+    Decision,
+    Notifier,
+    RequestItem,
+    log_notice,
+    markdown,
+    undo_hint,
+    where_to_approve,
+)
+from ws1ai.governance.audit import AuditRecord, AuditStatus, AuditStore, record_for
+from ws1ai.governance.config import GovernanceSettings, TimeoutOutcome
+from ws1ai.governance.identity import ApproverVerifier
+from ws1ai.governance.policy import PlannedAction
+
+__all__ = ["ApprovalGate", "GateEntry"]
+
+# The gate's log lines are the approval's: one logger name for the whole approval mechanism.
+log = logging.getLogger("ws1ai.governance.approval")
+
+NoticeEvent = Literal["requested", "reminder", "timed_out"]
+
+
+class GateEntry:
+    """One action waiting at the gate: how many verified approvers it needs and who has approved so far."""
+
+    def __init__(self, item: PlannedAction | Action) -> None:
+        if isinstance(item, PlannedAction):
+            self.action, self.tier = item.action, item.tier
+            self.required = max(item.approvers_required, 1)
+        else:
+            self.action, self.tier = item, item.tier()
+            self.required = 2 if item.needs_two_approvers else 1
+        self.approvals: list[str] = []
+        self.decided: AuditStatus | None = None
+
+
+class ApprovalGate:
+    def __init__(
+        self,
+        entries: list[GateEntry],
+        title: str,
+        store: AuditStore,
+        settings: GovernanceSettings,
+        notifier: Notifier | None,
+        timeout: int,
+        mode: str | None,
+    ) -> None:
+        from prefect.context import FlowRunContext
+
+        ctx = FlowRunContext.get()
+        if ctx is None or ctx.flow_run is None:
+            raise RuntimeError("request_approval must be called inside a flow run")
+        self.flow_run_id = ctx.flow_run.id
+        self.entries = {e.action.correlation_id: e for e in entries}
+        self.title, self.store, self.settings, self.notifier = title, store, settings, notifier
+        self.timeout, self.mode = timeout, mode
+        self.verifier = ApproverVerifier(settings)
+        # Monotonic for waiting (immune to clock changes), wall clock for what people read.
+        self.deadline_mono = time.monotonic() + timeout
+        self.deadline = datetime.now(UTC) + timedelta(seconds=timeout)
+        self.lock = threading.Lock()
+        self.timed_out = False
+        self.outcome = ApprovalOutcome()
+
+    def pending(self) -> list[GateEntry]:
+        return [e for e in self.entries.values() if e.decided is None]
+
+    def _decide(
+        self,
+        entry: GateEntry,
+        status: AuditStatus,
+        approvers: list[str],
+        comment: str | None,
+        detail: str | None,
+    ) -> AuditRecord:
+        """Mark the entry decided and return its audit record (callers write a round's records at once)."""
+        entry.decided = status
+        cid = entry.action.correlation_id
+        (self.outcome.approved if status is AuditStatus.APPROVED else self.outcome.rejected).append(
+            entry.action
+        )
+        self.outcome.approvers[cid] = approvers
+        return record_for(
+            entry.action,
+            status,
+            tier=entry.tier,
+            approvers=approvers,
+            comment=comment or None,
+            detail=detail,
+            mode=self.mode,
+        )
+
+    def declare_timeout(self) -> None:
+        """Write the timeout decisions (audit first), then the run may be resumed or fail."""
+        with self.lock:
+            if self.timed_out or not self.pending():
+                return
+            self.timed_out = True
+            waiting = self.pending()
+            self.outcome.timed_out = True
+            outcome = self.settings.timeout_outcome
+            records: list[AuditRecord] = []
+            for e in self.pending():
+                got = f"{len(e.approvals)} of {e.required} approvals" + (
+                    f" ({', '.join(e.approvals)})" if e.approvals else ""
+                )
+                # Silence may approve only what one person could have approved alone, and never a
+                # destructive action: the two-person rule and the destructive tier cannot time out into "yes".
+                silent_ok = (
+                    outcome is TimeoutOutcome.APPROVE
+                    and e.required == 1
+                    and e.tier is not RiskTier.DESTRUCTIVE
+                )
+                if silent_ok:
+                    decided = self._decide(
+                        e,
+                        AuditStatus.APPROVED,
+                        [TIMEOUT_APPROVER],
+                        None,
+                        f"no objection within {self.timeout} s (timeout outcome: approve)",
+                    )
+                else:
+                    decided = self._decide(
+                        e,
+                        AuditStatus.REJECTED,
+                        list(e.approvals),
+                        None,
+                        f"timed out after {self.timeout} s with {got}; outcome: {outcome}",
+                    )
+                records.append(decided)
+            # Written before the run is resumed (or fails): the audit trail never misses a timeout.
+            self.store.write(records)
+        self.notify("timed_out", waiting)
+
+    def apply(self, resp: ApprovalInput) -> str | None:
+        """Apply a verified submission; return the refusal reason for an invalid one. Call under `lock`."""
+        who = self.verifier.verify(resp.approver, resp.token.get_secret_value())
+        if who is None:
+            return f"approver {resp.approver!r} could not be verified (unknown id or wrong token)"
+        pending = {e.action.correlation_id: e for e in self.pending()}
+        per_action: dict[str, Decision] = {}
+        for key, d in resp.decisions.items():
+            matches = [cid for cid in self.entries if cid == key or (len(key) >= 6 and cid.startswith(key))]
+            if len(matches) != 1:
+                return f"decision key {key!r} does not name exactly one action of this request"
+            per_action[matches[0]] = d
+        changed = False
+        records: list[AuditRecord] = []
+        for cid, e in pending.items():
+            d = per_action.get(cid, resp.decision)
+            if d is Decision.REJECT:
+                records.append(
+                    self._decide(e, AuditStatus.REJECTED, [who], resp.comment, f"rejected by {who}")
+                )
+                changed = True
+            elif who not in e.approvals:
+                e.approvals.append(who)
+                changed = True
+                if len(e.approvals) >= e.required:
+                    records.append(
+                        self._decide(e, AuditStatus.APPROVED, sorted(e.approvals), resp.comment, None)
+                    )
+        if records:
+            self.store.write(records)
+        if not changed:
+            return f"{who} has already approved; a second, distinct approver is needed"
+        return None
+
+    def progress(self) -> str:
+        """The note shown with the next round when a submission counted but did not decide everything."""
+        waiting = [e for e in self.pending() if e.approvals]
+        if not waiting:
+            return ""
+        who = ", ".join(sorted({a for e in waiting for a in e.approvals}))
+        return f"{len(waiting)} action(s) approved by {who}; waiting for a second, distinct approver."
+
+    def describe(self, note: str) -> tuple[str, ApprovalRequest, str]:
+        """A fresh pause key, the request (what is still undecided) and its markdown for the form."""
+        key = f"ws1ai-approval-{uuid.uuid4().hex[:12]}"
+        items = [
+            RequestItem(
+                correlation_id=cid,
+                summary=e.action.summary(),
+                tier=e.tier,
+                devices=len(e.action.targets),
+                approvals_required=e.required,
+                approvals=list(e.approvals),
+                rationale=e.action.rationale,
+                undo=undo_hint(e.action),
+            )
+            for cid, e in self.entries.items()
+            if e.decided is None
+        ]
+        req = ApprovalRequest(
+            flow_run_id=str(self.flow_run_id),
+            title=self.title,
+            pause_key=key,
+            round=0,
+            deadline=self.deadline,
+            timeout_outcome=self.settings.timeout_outcome,
+            items=items,
+            note=note,
+        )
+        return key, req, markdown(req)
+
+    def notify(self, event: NoticeEvent, pending: list[GateEntry] | None = None) -> None:
+        pending = self.pending() if pending is None else pending
+        notice = ApprovalNotice(
+            event=event,
+            flow_run_id=str(self.flow_run_id),
+            title=self.title,
+            deadline=self.deadline,
+            pending=len(pending),
+            devices=sum(len(e.action.targets) for e in pending),
+            message=where_to_approve(str(self.flow_run_id)),
+        )
+        try:
+            (self.notifier or log_notice)(notice)
+        except Exception:  # a broken notifier must not break the gate
+            log.exception("approval notifier failed for %s", event)

@@ -1,0 +1,133 @@
+"""What the audit trail stores: `AuditRecord` (one status change of one action) and the `AuditStore` protocol.
+
+This module knows nothing about where records go. `audit.PrefectAuditStore` writes them to Prefect (table
+artifacts + events); `MemoryAuditStore` keeps them in a list, for pure-logic tests and for callers that
+need no server. Both filter reads the same way (`matches`), so a test against one says something true of
+the other.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Iterable, Sequence
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ws1ai.governance.actions import Action, RiskTier
+
+__all__ = [
+    "AuditRecord",
+    "AuditStatus",
+    "AuditStore",
+    "MemoryAuditStore",
+    "matches",
+    "record_for",
+]
+
+
+class AuditStatus(StrEnum):
+    PLANNED = "planned"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    STARTED = "started"  # written right before the executor runs: a crash after it leaves the action in doubt
+    EXECUTED = "executed"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # already executed earlier (idempotency), or in doubt and not safe to repeat
+    ROLLED_BACK = "rolled_back"
+
+
+class AuditRecord(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    record_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    occurred: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    status: AuditStatus
+    action: Action
+    tier: RiskTier
+    approvers: tuple[str, ...] = ()  # verified identities only
+    comment: str | None = None
+    detail: str | None = None  # error, rejection reason, "timeout", rollback link …
+    mode: str | None = None
+    flow_run_id: str | None = None
+
+    @property
+    def correlation_id(self) -> str:
+        return self.action.correlation_id
+
+
+def record_for(
+    action: Action,
+    status: AuditStatus,
+    *,
+    tier: RiskTier | None = None,
+    approvers: Iterable[str] = (),
+    comment: str | None = None,
+    detail: str | None = None,
+    mode: str | None = None,
+) -> AuditRecord:
+    """A record of `action` reaching `status`, stamped with the current flow run (if any)."""
+    return AuditRecord(
+        status=status,
+        action=action,
+        tier=tier or action.tier(),
+        approvers=tuple(approvers),
+        comment=comment,
+        detail=detail,
+        mode=mode,
+        flow_run_id=_current_flow_run_id(),
+    )
+
+
+def _current_flow_run_id() -> str | None:
+    from prefect.context import FlowRunContext
+
+    ctx = FlowRunContext.get()
+    return str(ctx.flow_run.id) if ctx is not None and ctx.flow_run is not None else None
+
+
+class AuditStore(Protocol):
+    def write(self, records: Sequence[AuditRecord]) -> None: ...
+
+    def read(
+        self,
+        *,
+        since: datetime | None = None,
+        run_keys: Collection[str] | None = None,
+        correlation_ids: Collection[str] | None = None,
+    ) -> list[AuditRecord]: ...
+
+
+def matches(
+    r: AuditRecord,
+    since: datetime | None,
+    run_keys: Collection[str] | None,
+    correlation_ids: Collection[str] | None,
+) -> bool:
+    """The read filter every store applies (None = no condition)."""
+    return (
+        (since is None or r.occurred >= since)
+        and (run_keys is None or r.action.run_key in run_keys)
+        and (correlation_ids is None or r.correlation_id in correlation_ids)
+    )
+
+
+class MemoryAuditStore:
+    """In-process store: for pure-logic tests and as the per-run cache in front of Prefect."""
+
+    def __init__(self) -> None:
+        self.records: list[AuditRecord] = []
+
+    def write(self, records: Sequence[AuditRecord]) -> None:
+        self.records.extend(records)
+
+    def read(
+        self,
+        *,
+        since: datetime | None = None,
+        run_keys: Collection[str] | None = None,
+        correlation_ids: Collection[str] | None = None,
+    ) -> list[AuditRecord]:
+        return [r for r in self.records if matches(r, since, run_keys, correlation_ids)]

@@ -52,6 +52,11 @@ class UEMSettings(BaseSettings):
     daily_quota_reserve: int = Field(
         1000, ge=0, description="stop before x-ratelimit-remaining falls below this many calls"
     )
+    shared_rate_limit: str = Field(
+        "",
+        description="Prefect global concurrency limit (with slot decay) that every process's UEM calls draw "
+        "from, for several workers on one tenant; empty = each process paces itself",
+    )
     read_only: bool = Field(False, description="refuse every write before it is sent")
     timeout_seconds: float = Field(30.0, gt=0, description="per-request timeout")
     max_retries: int = Field(5, ge=0, description="retries of 408/429/5xx and connection errors")

@@ -27,6 +27,7 @@ __all__ = [
     "UEMRequestTimeout",
     "UEMResponseValidationError",
     "UEMServerError",
+    "UEMSharedLimitError",
     "UEMTimeout",
     "UEMUnauthorized",
     "UEMUnprocessable",
@@ -155,6 +156,14 @@ class UEMQuotaExhausted(UEMError):
             f"daily API quota: {remaining} calls left, reserve is {reserve}; "
             f"stopping until the quota resets (x-ratelimit-reset={reset_epoch})"
         )
+
+
+class UEMSharedLimitError(UEMError):
+    """The cross-process rate limit (a Prefect global rate limit) could not be used; nothing was sent."""
+
+    def __init__(self, message: str) -> None:
+        self.sent = False
+        super().__init__(message)
 
 
 class UEMReadOnlyError(UEMError):

@@ -38,6 +38,7 @@ from ws1ai.uem.retry import (
     retry_attempts,
     retry_hook,
 )
+from ws1ai.uem.shared_limit import PrefectRateLimit
 
 __all__ = ["TransportStats", "UEMTransport", "correlation_id", "json_body", "parse_model", "parse_response"]
 
@@ -99,6 +100,9 @@ class UEMTransport:
             credential_key(settings.base_url, self.auth.identity),
             settings.rate_limit_per_minute,
             quota_reserve=settings.daily_quota_reserve,
+        )
+        self.shared_limit = (
+            PrefectRateLimit(settings.shared_rate_limit) if settings.shared_rate_limit else None
         )
         self.read_only = settings.read_only if read_only is None else read_only
         self._api_root = settings.base_url.rstrip("/") + "/API"
@@ -172,6 +176,8 @@ class UEMTransport:
         self, method: str, path: str, headers: dict[str, str], params: dict[str, str], json: Any
     ) -> httpx.Response:
         self.limiter.acquire()
+        if self.shared_limit is not None:
+            self.shared_limit.acquire()
         url = self._api_root + path
         now = time.monotonic()
         with self._stats_lock:

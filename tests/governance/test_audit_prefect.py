@@ -88,7 +88,8 @@ def test_governed_run_is_audited_readable_and_never_repeated(
             break
         time.sleep(0.2)
     assert from_events == from_artifacts
-    assert len(from_artifacts) == 2 * 3  # planned/started/executed per action; the re-run wrote nothing
+    # planned/started/executed per action, and the re-run's "skipped" (already executed) for each
+    assert len(from_artifacts) == 2 * 4
 
     rows = [json.loads(line) for line in export(store, since=since).splitlines()]
     by_cid = {r["correlation_id"]: r for r in rows}
@@ -98,5 +99,5 @@ def test_governed_run_is_audited_readable_and_never_repeated(
     assert tag_row["planned_at"] <= tag_row["executed_at"]
     assert tag_row["flow_run_id"]
     table = list(csv.DictReader(io.StringIO(export(store, since=since, fmt="csv", view="records"))))
-    assert {r["status"] for r in table} == {"planned", "started", "executed"}
+    assert {r["status"] for r in table} == {"planned", "started", "executed", "skipped"}
     assert {r["targets"] for r in table} == {"501;502", "503"}

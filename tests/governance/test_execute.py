@@ -6,6 +6,7 @@ import pytest
 
 from ws1ai.governance.actions import Action, ActionKind
 from ws1ai.governance.audit import AuditStatus, MemoryAuditStore, record_for
+from ws1ai.governance.audit_export import action_history
 from ws1ai.governance.config import GovernanceSettings, RolloutMode
 from ws1ai.governance.execute import execute_actions, govern, rollback
 
@@ -42,7 +43,35 @@ def test_rerun_never_repeats_an_executed_action() -> None:
     assert second.plan.empty and sorted(second.already_executed) == sorted(a.correlation_id for a in actions)
     assert len(ledger.calls) == 2
     statuses = [r.status for r in store.records if r.correlation_id == actions[0].correlation_id]
-    assert statuses == [AuditStatus.PLANNED, AuditStatus.STARTED, AuditStatus.EXECUTED]
+    # The re-run leaves a trace of why it did nothing.
+    assert statuses == [AuditStatus.PLANNED, AuditStatus.STARTED, AuditStatus.EXECUTED, AuditStatus.SKIPPED]
+    assert (store.records[-1].detail or "").startswith("already executed at ")
+
+
+def test_rollback_after_reruns_inverts_each_execution_once() -> None:
+    store, ledger = MemoryAuditStore(), Ledger()
+    tag = _tag([1, 2])
+    for _ in range(3):  # one execution, then two re-runs that only record "skipped"
+        govern([tag], ledger, store=store, mode=RolloutMode.AUTO)
+    assert [r.status for r in store.records].count(AuditStatus.SKIPPED) == 2
+    report = rollback([tag.correlation_id], ledger, store=store, mode=RolloutMode.AUTO)
+    again = rollback([tag.correlation_id], ledger, store=store, mode=RolloutMode.AUTO)
+    assert report.rolled_back == [tag.correlation_id] and again.already_rolled_back == [tag.correlation_id]
+    assert [c[0] for c in ledger.calls] == ["tag_add", "tag_remove"]
+    rows = {r["correlation_id"]: r for r in action_history(store.records)}
+    # Re-runs do not change what happened to the action; they are listed with the reason.
+    assert rows[tag.correlation_id]["status"] == "rolled_back"
+    assert rows[tag.correlation_id]["skip_reason"].startswith("already executed")
+
+
+def test_in_doubt_action_left_alone_exports_as_skipped() -> None:
+    store, ledger = MemoryAuditStore(), Ledger()
+    wipe = Action(run_key="exec-1", kind=ActionKind.DEVICE_WIPE, targets=[4])
+    store.write([record_for(wipe, AuditStatus.STARTED)])
+    execute_actions([wipe], ledger, store=store)
+    (row,) = action_history(store.records)
+    assert row["status"] == "skipped" and "in doubt" in row["detail"] and ledger.calls == []
+    assert rollback([wipe.correlation_id], ledger, store=store).not_executed == [wipe.correlation_id]
 
 
 def test_failures_are_recorded_and_retried_next_run() -> None:

@@ -20,13 +20,22 @@ __all__ = ["action_history", "export"]
 
 
 def action_history(records: Iterable[AuditRecord]) -> list[dict[str, Any]]:
-    """One row per action: who/what/when/why/approved-by, from its records in time order."""
+    """One row per action: who/what/when/why/approved-by, from its records in time order.
+
+    `<status>_at` is the latest record of each status (`skipped_at`: the latest re-run that skipped it).
+    """
     by_cid: dict[str, list[AuditRecord]] = defaultdict(list)
     for r in sorted(records, key=lambda r: r.occurred):
         by_cid[r.correlation_id].append(r)
     rows: list[dict[str, Any]] = []
     for cid, recs in by_cid.items():
-        a, last = recs[0].action, recs[-1]
+        # A `skipped` record after an execution is a later run noting the action was already done: it
+        # explains that run and does not change the action's status. Only an action that never executed
+        # (left alone in doubt) ends `skipped`.
+        executed = any(r.status is AuditStatus.EXECUTED for r in recs)
+        skips = [r for r in recs if r.status is AuditStatus.SKIPPED]
+        a = recs[0].action
+        last = [r for r in recs if not (executed and r.status is AuditStatus.SKIPPED)][-1]
         when: dict[str, str | None] = {s.value: None for s in AuditStatus}
         for r in recs:
             when[r.status.value] = r.occurred.isoformat()
@@ -51,6 +60,9 @@ def action_history(records: Iterable[AuditRecord]) -> list[dict[str, Any]]:
                 "mode": last.mode,
                 "run_key": a.run_key,
                 "flow_run_id": next((r.flow_run_id for r in recs if r.flow_run_id), None),
+                # Which runs found it already done (or in doubt) and did nothing, and the latest reason.
+                "skipped_in_runs": list(dict.fromkeys(r.flow_run_id for r in skips if r.flow_run_id)),
+                "skip_reason": skips[-1].detail if skips else None,
                 "inverse_of": a.inverse_of,
                 **{f"{k}_at": v for k, v in when.items() if v is not None},
             }

@@ -4,7 +4,8 @@
 `Action`, e.g. through the UEM client; it raises on failure). It:
 
 1. drops actions the audit trail already shows as executed (a re-run or a crashed run's retry never
-   repeats one — the correlation id is the key, looked up in the durable artifact copy before acting);
+   repeats one — the correlation id is the key, looked up in the durable artifact copy before acting), and
+   records each as `skipped` ("already executed in flow run …"), so the trail says why a re-run did nothing;
 2. plans the rest (`policy.plan_actions`, with the last hour's executed devices for the per-hour cap) and
    records them as `planned`;
 3. in `observe`/`recommend`/dry-run stops there; otherwise executes the automatic ones, asks the approval
@@ -100,15 +101,24 @@ def _history(store: AuditStore, actions: Sequence[Action]) -> dict[str, list[Aud
     return by_cid
 
 
-def _state(records: Iterable[AuditRecord]) -> str | None:
-    """'executed', 'in_doubt' or None (never started, or last attempt failed cleanly)."""
+def _executed(records: Iterable[AuditRecord]) -> AuditRecord | None:
+    """The record of the action's execution, if it has one (`skipped` notes of later runs do not count)."""
+    return next((r for r in records if r.status is AuditStatus.EXECUTED), None)
+
+
+def _in_doubt(records: Iterable[AuditRecord]) -> bool:
+    """The last attempt started and recorded no result (the process died in between)."""
     last: AuditStatus | None = None
     for r in records:
-        if r.status is AuditStatus.EXECUTED:
-            return "executed"
         if r.status in (AuditStatus.STARTED, AuditStatus.FAILED):
             last = r.status
-    return "in_doubt" if last is AuditStatus.STARTED else None
+    return last is AuditStatus.STARTED
+
+
+def _already_executed(executed: AuditRecord) -> str:
+    """Why an action is skipped: where and when it ran, so the audit export can answer "why nothing?"."""
+    where = f" in flow run {executed.flow_run_id}" if executed.flow_run_id else ""
+    return f"already executed{where} at {executed.occurred.isoformat(timespec='seconds')}"
 
 
 def execute_actions(
@@ -124,12 +134,14 @@ def execute_actions(
         if cid in done:
             continue
         done.add(cid)
-        state = _state(history.get(cid, []))
-        if state == "executed":
-            report.skipped[cid] = "already executed"
-            skipped.append(record_for(action, AuditStatus.SKIPPED, detail="already executed", mode=mode))
+        records = history.get(cid, [])
+        executed = _executed(records)
+        if executed is not None:
+            why = _already_executed(executed)
+            report.skipped[cid] = why
+            skipped.append(record_for(action, AuditStatus.SKIPPED, detail=why, mode=mode))
             continue
-        if state == "in_doubt" and action.kind not in REPEATABLE_KINDS:
+        if _in_doubt(records) and action.kind not in REPEATABLE_KINDS:
             why = "in doubt: an earlier attempt started but recorded no result; check the device first"
             report.skipped[cid] = why
             skipped.append(record_for(action, AuditStatus.SKIPPED, detail=why, mode=mode))
@@ -167,11 +179,23 @@ def govern(
     settings = settings or GovernanceSettings()
     mode = mode or settings.mode
     history = _history(store, actions)
-    fresh = [a for a in actions if _state(history.get(a.correlation_id, [])) != "executed"]
-    already = sorted({a.correlation_id for a in actions} - {a.correlation_id for a in fresh})
+    fresh: list[Action] = []
+    done: dict[str, AuditRecord] = {}  # correlation id → a skipped record for this run
+    for a in actions:
+        executed = _executed(history.get(a.correlation_id, []))
+        if executed is None:
+            fresh.append(a)
+        elif a.correlation_id not in done:
+            done[a.correlation_id] = record_for(
+                a, AuditStatus.SKIPPED, detail=_already_executed(executed), mode=mode
+            )
+    if done:
+        # Written in every mode, dry runs included: it is a fact about this run (it found the action done),
+        # not an act, and without it a re-run that did nothing would leave no trace of why.
+        store.write(list(done.values()))
     recent = devices_touched_since(store, datetime.now(UTC) - timedelta(hours=1))
     plan = plan_actions(fresh, mode=mode, settings=settings, dry_run=dry_run, recent_devices=recent)
-    report = GovernanceReport(plan=plan, already_executed=already)
+    report = GovernanceReport(plan=plan, already_executed=sorted(done))
     if plan.empty:
         return report
     store.write(
@@ -221,7 +245,9 @@ def rollback(
     originals: dict[str, Action] = {}
     for cid in dict.fromkeys(correlation_ids):
         recs = [r for r in records if r.correlation_id == cid]
-        executed = next((r for r in recs if r.status is AuditStatus.EXECUTED), None)
+        # Only an execution is undone: `skipped` records (re-runs that found it done, or an in-doubt action
+        # left alone) never stand for one, and `rolled_back` means its inverse already ran once.
+        executed = _executed(recs)
         if executed is None:
             report.not_executed.append(cid)
             continue

@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 from prefect import flow, get_client
 from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
 
@@ -21,6 +20,7 @@ from ws1ai.governance.audit_export import export
 from ws1ai.governance.config import GovernanceSettings, RolloutMode
 from ws1ai.governance.execute import GovernanceReport, RollbackReport, govern, rollback
 from ws1ai.sandbox import SandboxState, create_app
+from ws1ai.sandbox.server import serve_in_background
 from ws1ai.settings import AuthMode, SandboxSettings, UEMSettings
 from ws1ai.uem import UEMClient
 
@@ -35,11 +35,11 @@ def sandbox_state() -> SandboxState:
 
 
 @pytest.fixture
-def sandbox(sandbox_state: SandboxState) -> Iterator[TestClient]:
-    """A small tenant served in-process; its `/_sandbox/ledger` lists every write it received."""
+def sandbox(sandbox_state: SandboxState) -> Iterator[httpx.Client]:
+    """A small tenant on a loopback socket; the client's `/_sandbox/ledger` lists every write it received."""
     app = create_app(sandbox_state, settings=SandboxSettings(rate_limit_per_minute=1_000_000))
-    with TestClient(app, raise_server_exceptions=False) as client:
-        yield client
+    with serve_in_background(app) as url, httpx.Client(base_url=url, timeout=30) as control:
+        yield control
 
 
 def _ledger(sandbox: httpx.Client) -> list[dict[str, Any]]:
@@ -48,14 +48,15 @@ def _ledger(sandbox: httpx.Client) -> list[dict[str, Any]]:
 
 
 def test_rerun_writes_nothing_twice_and_records_why(
-    prefect_server: str, gov_settings: GovernanceSettings, sandbox_state: SandboxState, sandbox: TestClient
+    prefect_server: str, gov_settings: GovernanceSettings, sandbox_state: SandboxState, sandbox: httpx.Client
 ) -> None:
     settings = gov_settings.model_copy(update={"audit_artifact_prefix": "ws1ai-audit-rerun"})
     store = PrefectAuditStore(settings)
+    url = str(sandbox.base_url).rstrip("/")
     uem_settings = UEMSettings(  # type: ignore[call-arg]
-        _env_file=None,
-        base_url="http://testserver",
-        token_url="http://testserver/connect/token",
+        _env_file=None,  # the tenant is this sandbox, whatever a local .env says
+        base_url=url,
+        token_url=f"{url}/connect/token",
         auth_mode=AuthMode.BASIC,
         rate_limit_per_minute=60_000,
         daily_quota_reserve=0,
@@ -73,7 +74,7 @@ def test_rerun_writes_nothing_twice_and_records_why(
 
     @flow(name="ws1ai-test-rerun")
     def run() -> GovernanceReport:
-        with UEMClient(uem_settings, http=sandbox) as uem:
+        with UEMClient(uem_settings) as uem:
             return govern(
                 [tag, sync], ActionExecutor(uem), store=store, settings=settings, mode=RolloutMode.AUTO
             )
@@ -127,7 +128,7 @@ def test_rerun_writes_nothing_twice_and_records_why(
     # Rollback inverts the execution, not the skip notes, and only once.
     @flow(name="ws1ai-test-rerun-rollback")
     def undo() -> RollbackReport:
-        with UEMClient(uem_settings, http=sandbox) as uem:
+        with UEMClient(uem_settings) as uem:
             return rollback([tag.correlation_id], ActionExecutor(uem), store=store, mode=RolloutMode.AUTO)
 
     assert undo().rolled_back == [tag.correlation_id]

@@ -13,14 +13,17 @@ and no browser is ever downloaded (`playwright install` is never run).
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +168,147 @@ def _drain_prefect_workers() -> None:
             await drained
 
     run_coro_as_sync(drain())
+
+
+# -- the approval form in the Prefect UI ------------------------------------------------------------------
+# Shared by the browser tests. Both UIs Prefect 3.8 serves are supported: the default Vue UI ("v1", at /) and
+# the React UI ("v2", at /v2). Selectors are by role and visible label text. In v1 the `<label for=…>` points
+# at no element id, so `get_by_label` cannot find the inputs and each field is found inside its labelled
+# property; in v2 the labels work, except for the JSON editor of `decisions`, which has no accessible name.
+
+UIS = ("v1", "v2")
+
+
+def approval_form_field(dialog: Any, label: str) -> Any:
+    """v1: the property block of the generated form whose label reads `label` (e.g. "Approver (Optional)")."""
+    return dialog.locator("div.p-label").filter(has=dialog.page.get_by_text(label, exact=True))
+
+
+def open_approval_form(page: Any, ui: str, ui_url: str, pending: Any) -> Any:
+    """Open the paused run (a `PendingApproval`) in UI `ui` and click Resume; return the form's dialog,
+    checked to show the markdown description ws1ai wrote for this round (what the approver reads)."""
+    from playwright.sync_api import expect
+
+    if ui == "v1":
+        page.goto(f"{ui_url}/runs/flow-run/{pending.flow_run_id}")
+        expect(page.get_by_text("Paused", exact=True).first).to_be_visible()
+        page.get_by_role("button", name="Resume").first.click()
+        # The modal's aria-labelledby points at no element, so it has no accessible name: match its text.
+        dialog = page.get_by_role("dialog").filter(has_text="Resume Flow Run")
+    elif ui == "v2":
+        page.goto(f"{ui_url}/v2/runs/flow-run/{pending.flow_run_id}")
+        expect(page.get_by_text("Paused", exact=True).first).to_be_visible()
+        page.get_by_role("button", name="Open menu").first.click()
+        page.get_by_role("menuitem", name="Resume").click()
+        dialog = page.get_by_role("dialog", name="Resume Flow Run")
+    else:
+        raise ValueError(f"unknown Prefect UI {ui!r}; one of {UIS}")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_text(f"ws1ai approval: {pending.request.title}", exact=True)).to_be_visible()
+    return dialog
+
+
+def fill_approval_form(
+    page: Any,
+    ui: str,
+    dialog: Any,
+    *,
+    approver: str,
+    token: str,
+    decision: str = "approve",
+    decisions: dict[str, str] | None = None,
+    comment: str = "",
+) -> tuple[Any, Any]:
+    """Fill the form Prefect generated from `ApprovalInput` in an open dialog; return (token field, submit
+    button). The decision select is checked to start at `reject` (a careless submit approves nothing)."""
+    from playwright.sync_api import expect
+
+    decisions_json = json.dumps(decisions) if decisions else None
+    if ui == "v1":
+        select = approval_form_field(dialog, "Decision (Optional)")
+        expect(select.get_by_role("button", name="reject")).to_be_visible()
+        if decision != "reject":
+            # A mouse click on this select does not open its list in headless Chromium; the keyboard does
+            # (ArrowDown opens it, as for a keyboard user), then the option is clicked by its role and name.
+            current = select.get_by_role("button", name="reject")
+            current.focus()
+            current.press("ArrowDown")
+            option = page.get_by_role("option", name=decision, exact=True)
+            expect(option).to_be_visible()
+            option.click()
+            expect(select.get_by_role("button", name=decision)).to_be_visible()
+        approval_form_field(dialog, "Approver (Optional)").get_by_role("textbox").fill(approver)
+        # SecretStr: a plain textarea here (the token is shown in clear text while typed).
+        token_box = approval_form_field(dialog, "Token").get_by_role("textbox")
+        token_box.fill(token)
+        if decisions_json is not None:
+            # dict[str, Decision] renders as a JSON editor.
+            approval_form_field(dialog, "Decisions (Optional)").get_by_role("textbox").fill(decisions_json)
+        if comment:
+            approval_form_field(dialog, "Comment (Optional)").get_by_role("textbox").fill(comment)
+        approval_form_field(dialog, "Approver (Optional)").scroll_into_view_if_needed()
+        return token_box, dialog.get_by_role("button", name="Submit")
+    if ui != "v2":
+        raise ValueError(f"unknown Prefect UI {ui!r}; one of {UIS}")
+    select = dialog.get_by_role("button", name="Select Decision")
+    expect(select).to_have_text("reject")
+    if decision != "reject":
+        select.click()
+        page.get_by_role("option", name=decision, exact=True).click()
+        expect(select).to_have_text(decision)
+    dialog.get_by_label("Approver (Optional)").fill(approver)
+    token_box = dialog.get_by_label("Token")
+    expect(token_box).to_have_attribute("type", "password")
+    token_box.fill(token)
+    if decisions_json is not None:
+        # dict[str, Decision]: a JSON code editor (loaded lazily) with no accessible name; found by its label.
+        editor = (
+            dialog.locator("label", has_text="Decisions (Optional)")
+            .locator("xpath=ancestor::div[.//fieldset][1]//fieldset")
+            .locator("[contenteditable=true]")
+        )
+        expect(editor).to_be_visible()
+        editor.click()
+        page.keyboard.press("ControlOrMeta+a")
+        page.keyboard.insert_text(decisions_json)
+    if comment:
+        dialog.get_by_label("Comment (Optional)").fill(comment)
+    dialog.get_by_label("Approver (Optional)").scroll_into_view_if_needed()
+    return token_box, dialog.get_by_role("button", name="Resume")
+
+
+def start_flow_in_thread(call: Callable[[], Any], name: str) -> tuple[threading.Thread, dict[str, Any]]:
+    """Start `call` (a flow call) in a daemon thread; returns the thread and a dict that receives "state" (its
+    return value) or "error". The thread carries this context: the client settings point at the UI-serving
+    server."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["state"] = call()
+        except BaseException as exc:  # reported by the main thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(run,), daemon=True, name=name)
+    thread.start()
+    return thread, outcome
+
+
+def reject_paused_run(flow_run_id: str, *, approver: str, token: str, flow_thread: threading.Thread) -> None:
+    """Never leave a paused run behind: reject it through the API so the flow (and its thread) ends.
+
+    From another thread: Playwright's sync API keeps an event loop running in the test's thread."""
+    from ws1ai.governance.approval import Decision
+    from ws1ai.governance.resume import submit_decision
+
+    def reject() -> None:
+        with contextlib.suppress(Exception):
+            submit_decision(flow_run_id, approver=approver, token=token, decision=Decision.REJECT)
+
+    rejecter = threading.Thread(target=contextvars.copy_context().run, args=(reject,), daemon=True)
+    rejecter.start()
+    rejecter.join(timeout=60)
+    flow_thread.join(timeout=60)
 
 
 @pytest.fixture

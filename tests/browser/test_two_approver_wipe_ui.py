@@ -1,0 +1,181 @@
+"""The two-person rule in a real browser: an offboarding's enterprise wipe, approved in the Prefect UI form.
+
+A leaver's offboarding (tests/flows/test_offboarding.py's ACTIVE_LEAVER: one corporate device with paid apps)
+runs in approve mode and pauses; every decision below is typed into the form Prefect generated from
+`ApprovalInput`, in headless Debian Chromium, in the React UI at /v2 (which renders the token as a password
+field):
+
+1. alice approves → the run pauses again with only the wipe left, "1/2 (alice)", and the sandbox's ledger has
+   no write at all (in approve mode nothing executes until the whole request is decided; above all, no wipe);
+2. alice submits again → refused ("already approved"), the wipe still has one approval, still no write;
+3. bob approves → the wipe executes exactly once, on the leaver's device, and its audit record names both.
+
+One UI only: the offboarding's correlation ids are deterministic, so a second run on the same server would
+find the wipe already executed. tests/browser/test_approval_ui.py covers both UIs' forms.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.browser.conftest import (
+    ARTIFACTS,
+    browser_unavailable,
+    fill_approval_form,
+    open_approval_form,
+    reject_paused_run,
+    start_flow_in_thread,
+)
+from tests.flows.conftest import token_for
+from tests.flows.test_offboarding import ACTIVE_LEAVER, _leaver_facts, _writes
+
+UNAVAILABLE = browser_unavailable()
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.prefect,
+    pytest.mark.skipif(UNAVAILABLE is not None, reason=UNAVAILABLE or ""),
+]
+
+UI = "v2"
+FIRST, SECOND = "alice", "bob"
+FIRST_COMMENT = "leaver confirmed by HR (first approver, in the browser)"
+SECOND_COMMENT = "device not returned; wipe confirmed (second approver, in the browser)"
+SCREENSHOT = ARTIFACTS / "two-approver-wipe-second-approval.png"
+
+
+def _approve_in_form(
+    page: Any, ui_url: str, pending: Any, approver: str, comment: str
+) -> tuple[Any, Any, Any]:
+    """Open this round's form, approve the batch as `approver` with their token; returns (dialog, token
+    field, submit button) without submitting."""
+    dialog = open_approval_form(page, UI, ui_url, pending)
+    token_box, submit = fill_approval_form(
+        page, UI, dialog, approver=approver, token=token_for(approver), comment=comment
+    )
+    return dialog, token_box, submit
+
+
+@pytest.mark.timeout(600)
+def test_wipe_needs_two_distinct_approvers_through_the_ui_form(
+    tenant: httpx.Client, prefect_ui_url: str, chromium_page: Any, request: pytest.FixtureRequest
+) -> None:
+    from playwright.sync_api import expect
+
+    from flows.offboarding import offboarding
+    from ws1ai.governance.audit import AuditStatus, PrefectAuditStore
+    from ws1ai.governance.policy import RolloutMode
+    from ws1ai.governance.resume import wait_for_pending
+    from ws1ai.policies.offboarding import run_key_for
+
+    _, devices, apps = _leaver_facts(ACTIVE_LEAVER)
+    assert len(devices) == 1 and apps, (devices, apps)
+    [device_id] = devices
+    assert _writes(tenant) == []
+
+    flow_thread, outcome = start_flow_in_thread(
+        lambda: offboarding(
+            employee_id=ACTIVE_LEAVER,
+            mode=RolloutMode.APPROVE,
+            approval_timeout_seconds=600,
+            return_state=True,
+        ),
+        name="offboarding-flow",
+    )
+    page = chromium_page
+    pending = None
+    try:
+        pending = wait_for_pending(timeout=180)
+        items = pending.request.items
+        wipes = [i for i in items if i.approvals_required == 2]
+        assert len(wipes) == 1 and "enterprise_wipe" in wipes[0].summary, items
+        wipe_cid = wipes[0].correlation_id
+        others = {i.correlation_id for i in items} - {wipe_cid}
+        assert others and all(i.approvals_required == 1 for i in items if i.correlation_id in others), items
+
+        # Round 1: alice approves the whole batch in the browser.
+        dialog, _, submit = _approve_in_form(page, prefect_ui_url, pending, FIRST, FIRST_COMMENT)
+        expect(dialog.get_by_text(wipe_cid).first).to_be_visible()
+        expect(dialog.get_by_text("0/2").first).to_be_visible()
+        submit.click()
+        expect(dialog).to_be_hidden()
+
+        # The run pauses again for the wipe alone; nothing has been written to the tenant, and no wipe.
+        pending = wait_for_pending(after_round=pending.request.round, timeout=120)
+        assert flow_thread.is_alive()
+        [item] = pending.request.items
+        assert (item.correlation_id, item.approvals) == (wipe_cid, [FIRST]), pending.request
+        assert "waiting for a second, distinct approver" in pending.request.note
+        assert _writes(tenant) == []
+
+        # Round 2: the same approver again, through the browser: refused, and still one approval.
+        dialog, _, submit = _approve_in_form(page, prefect_ui_url, pending, FIRST, "me again")
+        expect(dialog.get_by_text(f"1/2 ({FIRST})").first).to_be_visible()
+        expect(dialog.get_by_text("waiting for a second, distinct approver").first).to_be_visible()
+        submit.click()
+        expect(dialog).to_be_hidden()
+
+        pending = wait_for_pending(after_round=pending.request.round, timeout=120)
+        assert flow_thread.is_alive()
+        [item] = pending.request.items
+        assert (item.correlation_id, item.approvals) == (wipe_cid, [FIRST]), pending.request
+        assert f"{FIRST} has already approved; a second, distinct approver is needed" in pending.request.note
+        assert _writes(tenant) == []
+
+        # Round 3: a second, distinct approver in the browser. The form says why it is asked again. (A taller
+        # window, so that the screenshot holds the whole form: why it is asked, the wipe at 1/2, the fields.)
+        page.set_viewport_size({"width": 1400, "height": 2000})
+        dialog, token_box, submit = _approve_in_form(page, prefect_ui_url, pending, SECOND, SECOND_COMMENT)
+        expect(dialog.get_by_text(f"{FIRST} has already approved").first).to_be_visible()
+        expect(dialog.get_by_text(f"1/2 ({FIRST})").first).to_be_visible()
+        expect(token_box).to_have_attribute("type", "password")
+        # The second approval's form, kept as an artifact; the token shows as the UI's own password dots.
+        dialog.get_by_text(f"{FIRST} has already approved").first.scroll_into_view_if_needed()
+        page.screenshot(path=str(SCREENSHOT))
+        request.node.user_properties.append(("screenshot", str(SCREENSHOT)))
+        submit.click()
+        expect(dialog).to_be_hidden()
+
+        flow_thread.join(timeout=180)
+        assert not flow_thread.is_alive(), "the flow did not finish after the second approval"
+        assert "error" not in outcome, outcome.get("error")
+        state = outcome["state"]
+        assert state.is_completed(), state
+        page.reload()
+        expect(page.get_by_text("Completed", exact=True).first).to_be_visible()
+    finally:
+        if flow_thread.is_alive() and pending is not None:
+            reject_paused_run(
+                pending.flow_run_id, approver=FIRST, token=token_for(FIRST), flow_thread=flow_thread
+            )
+
+    # The ledger: exactly one enterprise wipe, on the leaver's device, under the wipe's correlation id.
+    writes = _writes(tenant)
+    wipe_writes = [e for e in writes if e["operation"] == "Command.EnterpriseWipe"]
+    assert len(wipe_writes) == 1, wipe_writes
+    assert wipe_writes[0]["correlation_id"] == wipe_cid
+    assert [str(d) for d in wipe_writes[0]["device_ids"]] == [str(device_id)]
+    assert Counter(str(e["operation"]) for e in writes)["App.Uninstall"] == len(apps)
+
+    # The audit trail: the wipe approved once, by both (sorted ids), with the second approver's comment, and
+    # executed once; the one-approver actions were approved by alice alone in round 1.
+    records = PrefectAuditStore().read(run_keys=[run_key_for(ACTIVE_LEAVER)])
+    by_cid: dict[str, list[Any]] = {}
+    for r in records:
+        by_cid.setdefault(r.correlation_id, []).append(r)
+    wipe_statuses = Counter(r.status for r in by_cid[wipe_cid])
+    assert wipe_statuses[AuditStatus.APPROVED] == 1 and wipe_statuses[AuditStatus.EXECUTED] == 1, (
+        wipe_statuses
+    )
+    assert AuditStatus.REJECTED not in wipe_statuses
+    [approved] = [r for r in by_cid[wipe_cid] if r.status is AuditStatus.APPROVED]
+    assert approved.approvers == (FIRST, SECOND)
+    assert approved.comment == SECOND_COMMENT
+    for cid in others:
+        [first] = [r for r in by_cid[cid] if r.status is AuditStatus.APPROVED]
+        assert (first.approvers, first.comment) == ((FIRST,), FIRST_COMMENT)
+        assert AuditStatus.EXECUTED in {r.status for r in by_cid[cid]}
+    assert SCREENSHOT.stat().st_size > 0

@@ -38,76 +38,133 @@ LEVEL_SIGNALS: tuple[str, ...] = ("battery_health_pct", "storage_used_pct", "bat
 COUNT_SIGNALS: tuple[str, ...] = ("crash_count", "kernel_panic_count", "thermal_event_count")
 
 
-def _dense_raw(telemetry: pl.DataFrame, as_of: dt.date, chunk: int = 20_000) -> pl.DataFrame:
-    """One as-of date: the raw window sums from dense (device x day) arrays, by matrix products.
+_EPOCH = dt.date(1970, 1, 1)
+_DAYS = np.arange(MAX_WINDOW)
+# Window weights over the days before as_of (row j is j days back): indicator, x and x^2 with x = -j, so one
+# matrix product gives n, sum x, sum x^2 (from the presence mask) or sum y, sum x*y (from the values).
+_IND = (_DAYS[None, :] < np.array(WINDOWS)[:, None]).astype(np.float64)
+_W_MASK = np.vstack([_IND, _IND * -_DAYS, _IND * _DAYS * _DAYS])
+_W_VALUE = np.vstack([_IND, _IND * -_DAYS])
+_BANDS = (0, *WINDOWS[:-1])  # nested windows: sum over [0, 7), then add [7, 14), then [14, 30)
 
-    This is the scoring path (100k devices in well under a second): one pass to place values in arrays, then
-    BLAS sums per window. Devices are processed in chunks to bound memory.
+
+def _window_sums(a: np.ndarray[Any, Any]) -> list[np.ndarray[Any, Any]]:
+    """Sums over the first 7, 14, 30 rows of a (day x device) array, nested (each row is added once)."""
+    out: list[np.ndarray[Any, Any]] = []
+    for lo, hi in zip(_BANDS, WINDOWS, strict=True):
+        band = a[lo:hi].sum(0, dtype=np.float64)
+        out.append(band if not out else out[-1] + band)
+    return out
+
+
+class _Block:
+    """Work arrays for a block of devices, allocated once and reused: fresh pages cost as much as the math."""
+
+    def __init__(self, n: int) -> None:
+        size = MAX_WINDOW * n
+        self.present, self.ok = np.empty(size, dtype=bool), np.empty(size, dtype=bool)
+        self.a, self.a0, self.okf = np.empty(size), np.empty(size), np.empty(size)
+
+    def views(self, n: int) -> tuple[np.ndarray[Any, Any], ...]:
+        size, shape = MAX_WINDOW * n, (MAX_WINDOW, n)
+        return tuple(b[:size].reshape(shape) for b in (self.present, self.ok, self.a, self.a0, self.okf))
+
+
+def _dense_block(
+    work: _Block,
+    out: dict[str, np.ndarray[Any, Any]],
+    rows: slice,
+    r: np.ndarray[Any, Any],
+    c: np.ndarray[Any, Any],
+    values: dict[str, np.ndarray[Any, Any]],
+) -> None:
+    """Raw window sums for one block of devices (columns `rows` of `out`): value i is device r[i]'s, c[i]
+    days before as_of."""
+    n = rows.stop - rows.start
+    present, ok, a, a0, okf = work.views(n)
+    idx = c * n + r  # flat position in a (day x device) array: each day is a contiguous row
+
+    def put(name: str, value: np.ndarray[Any, Any]) -> None:
+        if name not in out:
+            out[name] = np.empty(out["device_id"].size)
+        out[name][rows] = value
+
+    present.fill(False)
+    present.reshape(-1)[idx] = True
+    o7, _o14, o30 = _window_sums(present)
+    put("obs_days_30", o30)
+    put("obs_days_7", o7)
+    put("_xmax", -np.argmax(present, axis=0))
+    for name, v in values.items():
+        a.fill(np.nan)
+        a.reshape(-1)[idx] = v  # nulls arrive as NaN; a missing day stays NaN
+        np.isnan(a, out=ok)
+        np.logical_not(ok, out=ok)
+        np.copyto(a0, 0.0)
+        np.copyto(a0, a, where=ok)
+        if name in LEVEL_SIGNALS:
+            np.copyto(okf, ok)
+            sm, sv = _W_MASK @ okf, _W_VALUE @ a0
+            for k, win in enumerate(WINDOWS):
+                put(f"_n_{name}_{win}", sm[k])
+                put(f"_sx_{name}_{win}", sm[3 + k])
+                put(f"_sxx_{name}_{win}", sm[6 + k])
+                put(f"_sy_{name}_{win}", sv[k])
+                put(f"_sxy_{name}_{win}", sv[3 + k])
+            if name == "battery_cycles":
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows give NaN, as wanted
+                mx7, mn7 = np.fmax.reduce(a[:7], axis=0), np.fmin.reduce(a[:7], axis=0)
+                mx30 = np.fmax(mx7, np.fmax.reduce(a[7:], axis=0))
+            if name == "battery_health_pct":
+                put("_batt_n30", sm[2])
+                put("battery_health_pct_max_30", mx30)
+                put("battery_health_pct_min_7", mn7)
+            else:
+                put("storage_used_pct_max_30", mx30)
+                put("_stor_max7", mx7)
+                put("_stor_min7", mn7)
+        else:
+            sums, seen, with_ = _window_sums(a0), _window_sums(ok), _window_sums(a0 > 0)
+            for k, win in enumerate(WINDOWS):
+                put(f"{name}_sum_{win}", sums[k])
+                put(f"_obs_{name}_{win}", seen[k])
+                put(f"_with_{name}_{win}", with_[k])
+
+
+def _dense_raw(telemetry: pl.DataFrame, as_of: dt.date, chunk: int = 10_000) -> pl.DataFrame:
+    """One as-of date: the raw window sums from dense (day x device) arrays.
+
+    This is the scoring path: one scatter per signal places the rows in a (day x device) array (a missing
+    day stays NaN), then window sums are row sums or one small matrix product. Devices are processed in
+    blocks of `chunk`, so the work arrays stay small (2.4 MB each for 10,000 devices) and are reused.
     """
     lo_date = as_of - dt.timedelta(days=MAX_WINDOW)
     span = telemetry.select(pl.col("date").min().alias("lo"), pl.col("date").max().alias("hi")).row(0)
     inside = telemetry.height and span[0] > lo_date and span[1] <= as_of
     # Scoring already read only the window: skip the copy a filter would make.
     w = telemetry if inside else telemetry.filter((pl.col("date") <= as_of) & (pl.col("date") > lo_date))
-    # Rows sorted by device make each chunk of devices a contiguous slice: no index arrays over all rows,
-    # no full-size value copies. Parquet written device by device is already sorted (no copy then).
+    if w.height == 0:
+        return pl.DataFrame(schema={"device_id": pl.Int64, "as_of": pl.Date})
+    # Rows sorted by device make each block of devices a contiguous slice. Parquet written device by device
+    # is already sorted (no copy then).
     if not w["device_id"].is_sorted():
         w = w.sort("device_id", maintain_order=True)
     dev = w["device_id"].to_numpy()
-    starts = np.concatenate(([0], np.flatnonzero(dev[1:] != dev[:-1]) + 1)) if dev.size else np.zeros(0, int)
-    ids_all = dev[starts]
+    starts = np.concatenate(([0], np.flatnonzero(dev[1:] != dev[:-1]) + 1))
     bounds = np.append(starts, dev.size)
-    x = -np.arange(MAX_WINDOW, dtype=np.float64)  # column j is j days before as_of
-    parts = []
-    for lo in range(0, len(ids_all), chunk):
-        hi = min(lo + chunk, len(ids_all))
+    back = (as_of - _EPOCH).days - w["date"].to_physical().to_numpy().astype(np.int64)
+    values = {k: w[k].cast(pl.Float64).to_numpy() for k in (*LEVEL_SIGNALS, *COUNT_SIGNALS)}
+    out: dict[str, np.ndarray[Any, Any]] = {"device_id": dev[starts]}
+    work = _Block(min(chunk, starts.size))
+    for lo in range(0, starts.size, chunk):
+        hi = min(lo + chunk, starts.size)
         r0, r1 = int(bounds[lo]), int(bounds[hi])
-        part = w.slice(r0, r1 - r0)
         r = np.repeat(np.arange(hi - lo), np.diff(bounds[lo : hi + 1]))
-        c = (as_of - part["date"]).dt.total_days().to_numpy()
-        values = {k: part[k].cast(pl.Float64).to_numpy() for k in (*LEVEL_SIGNALS, *COUNT_SIGNALS)}
-        n = hi - lo
-        present = np.zeros((n, MAX_WINDOW), dtype=bool)
-        present[r, c] = True
-        raw: dict[str, np.ndarray[Any, Any]] = {"device_id": ids_all[lo:hi]}
-        raw["obs_days_30"] = present[:, :30].sum(1).astype(np.float64)
-        raw["obs_days_7"] = present[:, :7].sum(1).astype(np.float64)
-        raw["_xmax"] = -np.argmax(present, axis=1).astype(np.float64)
-        arr = {}
-        for name, v in values.items():
-            a = np.full((n, MAX_WINDOW), np.nan)
-            a[r, c] = v
-            arr[name] = a
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows give NaN, which is wanted
-            b, st = arr["battery_health_pct"], arr["storage_used_pct"]
-            raw["_batt_n30"] = (~np.isnan(b[:, :30])).sum(1).astype(np.float64)
-            raw["battery_health_pct_max_30"] = np.nanmax(b[:, :30], 1)
-            raw["battery_health_pct_min_7"] = np.nanmin(b[:, :7], 1)
-            raw["storage_used_pct_max_30"] = np.nanmax(st[:, :30], 1)
-            raw["_stor_max7"], raw["_stor_min7"] = np.nanmax(st[:, :7], 1), np.nanmin(st[:, :7], 1)
-        for y in LEVEL_SIGNALS:
-            ok = ~np.isnan(arr[y])
-            m, yv = ok.astype(np.float64), np.where(ok, arr[y], 0.0)
-            for win in WINDOWS:
-                xw = x[:win]
-                raw[f"_n_{y}_{win}"] = m[:, :win].sum(1)
-                raw[f"_sx_{y}_{win}"] = m[:, :win] @ xw
-                raw[f"_sy_{y}_{win}"] = yv[:, :win].sum(1)
-                raw[f"_sxx_{y}_{win}"] = m[:, :win] @ (xw * xw)
-                raw[f"_sxy_{y}_{win}"] = yv[:, :win] @ xw
-        for cn in COUNT_SIGNALS:
-            a = arr[cn]
-            ok = ~np.isnan(a)
-            a0 = np.where(ok, a, 0.0)
-            for win in WINDOWS:
-                raw[f"{cn}_sum_{win}"] = a0[:, :win].sum(1)
-                raw[f"_obs_{cn}_{win}"] = ok[:, :win].sum(1).astype(np.float64)
-                raw[f"_with_{cn}_{win}"] = (a0[:, :win] > 0).sum(1).astype(np.float64)
-        parts.append(pl.DataFrame(raw).with_columns(pl.lit(as_of).alias("as_of")))
-    if not parts:
-        return pl.DataFrame(schema={"device_id": pl.Int64, "as_of": pl.Date})
-    return pl.concat(parts).with_columns(pl.col(pl.Float64).fill_nan(None))
+        _dense_block(work, out, slice(lo, hi), r, back[r0:r1], {k: v[r0:r1] for k, v in values.items()})
+    frame = pl.DataFrame(out).with_columns(pl.lit(as_of).alias("as_of"))
+    return frame.with_columns(pl.col(pl.Float64).fill_nan(None))
 
 
 def _from_raw() -> list[pl.Expr]:

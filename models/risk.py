@@ -166,10 +166,16 @@ def risk_factors(
 _REASONS: dict[str, pl.Expr] = {
     "p_compromised": pl.lit("device is compromised (jailbroken or rooted)"),
     "p_unencrypted": pl.lit("storage is not encrypted"),
-    "p_edr": pl.format(
-        "EDR risk up to {} in the last days, {} high-risk day(s) in 30",
-        pl.col("edr_max").round(2),
-        pl.col("edr_high_days").fill_null(0),
+    # edr_max covers the last `edr_days`, the high-day count 30 days: either can be missing while the other
+    # scored, and a reason must only state what the input says.
+    "p_edr": pl.when(pl.col("edr_max").is_null())
+    .then(pl.format("{} high-risk EDR day(s) in the last 30 days", pl.col("edr_high_days").fill_null(0)))
+    .otherwise(
+        pl.format(
+            "EDR risk up to {} recently, {} high-risk day(s) in 30",
+            pl.col("edr_max").round(2),
+            pl.col("edr_high_days").fill_null(0),
+        )
     ),
     "p_os": pl.format(
         "OS {} is {} version(s) behind {}", pl.col("os_version"), pl.col("os_lag"), pl.col("os_newest")

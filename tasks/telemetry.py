@@ -28,6 +28,7 @@ __all__ = [
     "infer_failures",
     "read_fleet",
     "read_status_attributes",
+    "report_frame",
     "resolve_cleanup_scripts",
 ]
 
@@ -111,7 +112,8 @@ def devices_frame(devices: list[DeviceV1]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=DEVICE_SCHEMA)
 
 
-def _csv(data: bytes, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+def report_frame(data: bytes, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """A report's CSV as a frame of exactly `schema` (columns the report lacks are null)."""
     if not data.strip():
         return pl.DataFrame(schema=schema)
     frame = pl.read_csv(io.BytesIO(data), schema_overrides=schema, try_parse_dates=False)
@@ -127,7 +129,7 @@ def read_fleet(max_devices: int, history_days: int) -> tuple[pl.DataFrame, pl.Da
         found = list(islice(uem.devices.iter_search(), max_devices))
     devices = devices_frame(found)
     with ReportExporter() as reports:
-        assets = _csv(
+        assets = report_frame(
             reports.export(INVENTORY_REPORT),
             {
                 "device_id": pl.Int64(),
@@ -138,7 +140,7 @@ def read_fleet(max_devices: int, history_days: int) -> tuple[pl.DataFrame, pl.Da
             },
         )
         start = dt.date.today() - dt.timedelta(days=history_days)
-        telemetry = _csv(reports.export(TELEMETRY_REPORT, start_date=start), TELEMETRY_SCHEMA)
+        telemetry = report_frame(reports.export(TELEMETRY_REPORT, start_date=start), TELEMETRY_SCHEMA)
     if telemetry.height:
         # The export's newest day, not the calendar: a tenant whose telemetry lags still gets a full window.
         last = telemetry["date"].max()

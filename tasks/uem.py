@@ -28,7 +28,7 @@ def _facts(device: DeviceV1) -> DeviceFacts | None:
 
 
 @task(name="read-non-compliant-devices", retries=0)
-def read_non_compliant_devices(device_ids: list[int] | None, limit: int) -> list[DeviceFacts]:
+def read_non_compliant_devices(device_ids: list[int] | None, limit: int | None) -> list[DeviceFacts]:
     """The named devices (event-triggered runs), or a bulk search of non-compliant ones (scheduled sweeps)."""
     with UEMClient(read_only=True) as client:
         if device_ids:

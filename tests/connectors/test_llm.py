@@ -72,7 +72,7 @@ def test_without_a_key_the_policy_decides_and_says_why() -> None:
     assert decided.decided_by == "policy"
     assert decided.answer == POLICY
     assert decided.fallback_reason is not None and "OPENAI_API_KEY" in decided.fallback_reason
-    assert decided.prompt == "compliance_triage@v1"
+    assert decided.prompt == load_prompt("compliance_triage").ref
 
 
 def test_valid_answer_is_used_and_no_personal_data_was_sent(fake: tuple[FakeOpenAI, str]) -> None:

@@ -67,6 +67,18 @@ def ledger(control: httpx.Client) -> list[dict[str, Any]]:
     return list(body["entries"] if isinstance(body, dict) else body)
 
 
+# The Intelligence report API starts an export with a POST that changes nothing in the tenant (no device,
+# user, app or profile is touched); the sandbox ledger records it anyway, so tests can count exports.
+READ_OPERATIONS = frozenset({"Report.Run"})
+
+
+def tenant_writes(control: httpx.Client, since: int = 0) -> list[dict[str, Any]]:
+    """Ledger entries that change the tenant: every non-GET except the report-export runs."""
+    return [
+        e for e in ledger(control)[since:] if e["method"] != "GET" and e["operation"] not in READ_OPERATIONS
+    ]
+
+
 def token_for(approver: str) -> str:
     settings = GovernanceSettings(approver_key=APPROVER_KEY)  # type: ignore[arg-type]
     return ApproverVerifier(settings).issue_token(approver)

@@ -6,7 +6,6 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import date
 from threading import Thread
-from typing import Any
 
 import httpx
 import pytest
@@ -14,7 +13,7 @@ from prefect.logging import disable_run_logger
 
 from flows.offboarding import offboarding
 from tasks.hris import read_leavers
-from tests.flows.conftest import ledger
+from tests.flows.conftest import tenant_writes
 from ws1ai.connectors.hris import HRISClient
 from ws1ai.governance.approval import Decision
 from ws1ai.governance.policy import RolloutMode
@@ -27,12 +26,6 @@ pytestmark = pytest.mark.prefect
 # personal (BYOD) and a corporate device. Preconditions are checked, so a fleet change fails loudly here.
 ACTIVE_LEAVER = "E0101046"
 BYOD_LEAVER = "E0101289"
-# Reads that the ledger records although they change nothing (a report run is a POST).
-_READ_OPERATIONS = {"Report.Run"}
-
-
-def _writes(control: httpx.Client) -> list[dict[str, Any]]:
-    return [e for e in ledger(control) if e["method"] != "GET" and e["operation"] not in _READ_OPERATIONS]
 
 
 def _leaver_facts(employee_id: str) -> tuple[str, dict[int, str], list[int]]:
@@ -66,14 +59,14 @@ def test_leavers_since_a_date_come_from_the_hris_changes(tenant: httpx.Client) -
     active = next(leaver for leaver in leavers if leaver.employee_id == ACTIVE_LEAVER)
     assert active.uem_user_active and active.uem_user_id is not None and active.devices
     assert all(leaver.end_date is not None and leaver.end_date >= date(2026, 11, 1) for leaver in leavers)
-    assert _writes(tenant) == []  # reading is reading
+    assert tenant_writes(tenant) == []  # reading is reading
 
 
 def test_observe_mode_sends_no_write(tenant: httpx.Client) -> None:
     state = offboarding(employee_id=ACTIVE_LEAVER, mode=RolloutMode.OBSERVE, return_state=True)
     assert state.is_completed(), state
     assert state.name != "SKIPPED"  # there was something to do; observe only reported it
-    assert _writes(tenant) == []
+    assert tenant_writes(tenant) == []
 
 
 def test_approved_offboarding_acts_once_and_a_second_run_changes_nothing(
@@ -86,7 +79,7 @@ def test_approved_offboarding_acts_once_and_a_second_run_changes_nothing(
     approve_in_background(Decision.APPROVE, approvers=("alice", "bob"))
     state = offboarding(employee_id=ACTIVE_LEAVER, mode=RolloutMode.APPROVE, return_state=True)
     assert state.is_completed(), state
-    writes = _writes(tenant)
+    writes = tenant_writes(tenant)
     # Exactly: each paid app uninstalled, one enterprise wipe, the account deactivated, one asset record,
     # and a provenance note on the device per device action — nothing else, on no other device.
     assert Counter(str(e["operation"]) for e in writes) == {
@@ -108,7 +101,7 @@ def test_approved_offboarding_acts_once_and_a_second_run_changes_nothing(
     before = len(writes)
     again = offboarding(employee_id=ACTIVE_LEAVER, mode=RolloutMode.AUTO, return_state=True)
     assert again.is_completed(), again
-    assert len(_writes(tenant)) == before
+    assert len(tenant_writes(tenant)) == before
 
 
 def test_rejected_wipe_executes_nothing(
@@ -119,4 +112,4 @@ def test_rejected_wipe_executes_nothing(
     approve_in_background(Decision.REJECT, approvers=("alice",))
     state = offboarding(employee_id=BYOD_LEAVER, mode=RolloutMode.APPROVE, return_state=True)
     assert state.is_completed(), state
-    assert _writes(tenant) == []
+    assert tenant_writes(tenant) == []

@@ -24,7 +24,7 @@ from flows.predictive_health import health_model, predictive_health
 from models.health import score_health
 from tasks.actions import ActionExecutor
 from tasks.telemetry import infer_failures, resolve_cleanup_scripts
-from tests.flows.conftest import ledger
+from tests.flows.conftest import tenant_writes
 from ws1ai.governance.actions import Action, ActionKind
 from ws1ai.governance.approval import Decision
 from ws1ai.governance.policy import RolloutMode
@@ -35,7 +35,6 @@ from ws1ai.uem import UEMClient
 pytestmark = pytest.mark.prefect
 
 BUDGET = 6  # the riskiest devices per run: enough for every decision kind, small enough to stay quick
-_READ_OPERATIONS = {"Report.Run"}  # a report run is a POST that changes nothing
 
 
 @pytest.fixture(scope="session")
@@ -49,10 +48,6 @@ def model_path(tmp_path_factory: pytest.TempPathFactory) -> str:
     out = tmp_path_factory.mktemp("health") / "health.skops"
     pipeline.train("health", data, out, {"seed": 0, "max_iter": 30})
     return str(out)
-
-
-def _writes(control: httpx.Client) -> list[dict[str, Any]]:
-    return [e for e in ledger(control) if e["method"] != "GET" and e["operation"] not in _READ_OPERATIONS]
 
 
 def _decisions() -> list[dict[str, Any]]:
@@ -96,7 +91,7 @@ def test_observe_mode_reports_and_plots_without_writing(
         return_state=True,
     )
     assert state.is_completed(), state
-    assert _writes(tenant) == []
+    assert tenant_writes(tenant) == []
     rows = _decisions()
     assert len(rows) == BUDGET
     assert {"device", "probability", "component", "decision", "reason"} <= set(rows[0])
@@ -117,7 +112,7 @@ def test_approved_run_writes_exactly_the_decided_actions(
     )
     assert state.is_completed(), state
     decided = {int(r["device"]): r["decision"] for r in _decisions()}
-    writes = _writes(tenant)
+    writes = tenant_writes(tenant)
     per_device: dict[int, Counter[str]] = {}
     for e in writes:
         for d in e["device_ids"]:
@@ -151,7 +146,7 @@ def test_approved_run_writes_exactly_the_decided_actions(
         return_state=True,
     )
     assert again.is_completed(), again
-    assert len(_writes(tenant)) == len(writes)
+    assert len(tenant_writes(tenant)) == len(writes)
 
 
 def test_rejected_approval_executes_nothing(
@@ -166,7 +161,7 @@ def test_rejected_approval_executes_nothing(
         return_state=True,
     )
     assert state.is_completed(), state
-    assert _writes(tenant) == []
+    assert tenant_writes(tenant) == []
 
 
 def test_script_run_assigns_the_script_to_a_group_of_exactly_the_targets(tenant: httpx.Client) -> None:
@@ -189,9 +184,9 @@ def test_script_run_assigns_the_script_to_a_group_of_exactly_the_targets(tenant:
             assert "Clear temporary files" in names
         [group] = [g for g in uem.smart_groups.iter_search() if action.correlation_id in (g.name or "")]
         assert group.devices == len(action.targets)
-    ops = [e["operation"] for e in _writes(tenant)]
+    ops = [e["operation"] for e in tenant_writes(tenant)]
     assert ops == ["SmartGroup.Create", "Script.Assign"]
     # A retry after a crash reuses the group instead of creating another.
     with UEMClient() as uem:
         ActionExecutor(uem, leave_device_notes=False)(action)
-    assert [e["operation"] for e in _writes(tenant)].count("SmartGroup.Create") == 1
+    assert [e["operation"] for e in tenant_writes(tenant)].count("SmartGroup.Create") == 1

@@ -71,6 +71,23 @@ def test_risk_reasons_are_true_of_the_input() -> None:
     assert scores[1] > scores[4] and scores[2] > scores[4] and all(0 < s < 1 for s in scores.values())
 
 
+def test_an_edr_signal_older_than_the_max_window_is_described_by_what_it_is() -> None:
+    """High EDR days 20 days ago score (30-day count) while the 14-day maximum is empty: no 'None' text."""
+    dev = _devices().filter(pl.col("device_id") == 4)
+    threats = pl.DataFrame(
+        {
+            "device_id": [4, 4],
+            "date": [D - dt.timedelta(days=20), D - dt.timedelta(days=21)],
+            "edr_risk_score": [0.8, 0.6],
+            "source": ["edr"] * 2,
+        }
+    )
+    out = score_risk(dev, threats, None, fit_risk(dev), D, max_reasons=10)
+    [reasons] = out["reasons"].to_list()
+    assert "2 high-risk EDR day(s) in the last 30 days" in reasons
+    assert all(r is not None and "None" not in r for r in reasons)
+
+
 def test_bundles_support_is_the_share_of_peers() -> None:
     dev = pl.DataFrame(
         {"device_id": [1, 2, 3, 4], "department": ["Sales"] * 3 + ["Ops"], "role": ["Rep"] * 3 + ["Tech"]}

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from ws1ai.governance.actions import ActionKind, RiskTier
-from ws1ai.policies.compliance import DeviceFacts, Remediation, remediation_actions, triage_by_policy
+from ws1ai.governance.actions import TWO_PERSON_KINDS, ActionKind, RiskTier
+from ws1ai.policies.compliance import (
+    DeviceFacts,
+    Remediation,
+    Triage,
+    bounded_by_policy,
+    remediation_actions,
+    triage_by_policy,
+)
 
 
 def _facts(**overrides: object) -> DeviceFacts:
@@ -27,6 +34,15 @@ def _facts(**overrides: object) -> DeviceFacts:
     ("overrides", "expected"),
     [
         ({"compromised": True}, Remediation.QUARANTINE),
+        ({"compromised": True, "data_sensitivity": "high", "days_non_compliant": 3}, Remediation.QUARANTINE),
+        (
+            {"compromised": True, "data_sensitivity": "high", "days_non_compliant": None},
+            Remediation.QUARANTINE,
+        ),
+        (
+            {"compromised": True, "data_sensitivity": "high", "days_non_compliant": 8},
+            Remediation.ENTERPRISE_WIPE,
+        ),
         ({"data_sensitivity": "high", "days_non_compliant": 10}, Remediation.QUARANTINE),
         ({"encrypted": False}, Remediation.INSTALL_PROFILE),
         ({"days_non_compliant": 30}, Remediation.ESCALATE),
@@ -69,3 +85,40 @@ def test_the_same_decision_in_the_same_run_has_the_same_correlation_id() -> None
         facts, triage, run_key="run-2", encryption_profile_id=3, quarantine_tag_id=None
     )
     assert first[0].correlation_id == again[0].correlation_id != other[0].correlation_id
+
+
+def test_a_wipe_is_destructive_and_needs_two_approvers() -> None:
+    facts = _facts(compromised=True, data_sensitivity="high", days_non_compliant=9)
+    [wipe] = remediation_actions(
+        facts, triage_by_policy(facts), run_key="r", encryption_profile_id=1, quarantine_tag_id=9
+    )
+    assert wipe.kind is ActionKind.ENTERPRISE_WIPE
+    assert wipe.kind in TWO_PERSON_KINDS
+    assert wipe.tier() is RiskTier.DESTRUCTIVE
+    assert "9 days" in wipe.rationale
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"compromised": False, "data_sensitivity": "high", "days_non_compliant": 30},
+        {"compromised": True, "data_sensitivity": "medium", "days_non_compliant": 30},
+        {"compromised": True, "data_sensitivity": "high", "days_non_compliant": None},
+    ],
+)
+def test_an_llm_cannot_wipe_what_the_policy_would_not(overrides: dict[str, object]) -> None:
+    facts = _facts(**overrides)
+    proposed = Triage(remediation=Remediation.ENTERPRISE_WIPE, rationale="wipe it", confidence=0.99)
+    bounded = bounded_by_policy(facts, proposed)
+    assert bounded.remediation is triage_by_policy(facts).remediation is not Remediation.ENTERPRISE_WIPE
+    assert "LLM proposed a wipe" in bounded.rationale
+
+
+def test_an_llm_proposal_within_the_ladder_stands() -> None:
+    facts = _facts(compromised=True, data_sensitivity="high", days_non_compliant=8)
+    proposed = Triage(
+        remediation=Remediation.ENTERPRISE_WIPE, rationale="compromised, sensitive", confidence=0.7
+    )
+    assert bounded_by_policy(facts, proposed) is proposed
+    softer = Triage(remediation=Remediation.ESCALATE, rationale="ask a human", confidence=0.5)
+    assert bounded_by_policy(facts, softer) is softer

@@ -1,8 +1,11 @@
 """Compliance triage: choose the least disruptive remediation for a non-compliant device.
 
 The ladder, least disruptive first: tell the user how to fix it → push the remediation profile → open a ticket
-for a human → quarantine (restrict access until compliant; high tier, so it always waits for approval).
-Quarantine is reserved for compromised devices and for sensitive roles whose violation has lasted.
+for a human → quarantine (restrict access until compliant; high tier, so it always waits for approval) →
+enterprise wipe (removes corporate data; destructive, so two distinct approvers). Quarantine is reserved for
+compromised devices and for sensitive roles whose violation has lasted; the wipe for a compromised device
+holding high-sensitivity data whose violation has lasted, as Workspace ONE's own compliance escalations do.
+An LLM may propose, but never more than this ladder allows for the facts (`bounded_by_policy`).
 """
 
 from __future__ import annotations
@@ -13,7 +16,15 @@ from pydantic import BaseModel, Field
 
 from ws1ai.governance.actions import Action, ActionKind, RiskTier
 
-__all__ = ["DeviceFacts", "Remediation", "Triage", "remediation_actions", "triage_by_policy"]
+__all__ = [
+    "DeviceFacts",
+    "Remediation",
+    "Triage",
+    "bounded_by_policy",
+    "remediation_actions",
+    "triage_by_policy",
+    "wipe_eligible",
+]
 
 # Violations older than this on a sensitive device are no longer a "remind the user" matter.
 LONG_VIOLATION_DAYS = 7
@@ -24,6 +35,7 @@ class Remediation(StrEnum):
     INSTALL_PROFILE = "install_profile"
     QUARANTINE = "quarantine"
     ESCALATE = "escalate"
+    ENTERPRISE_WIPE = "enterprise_wipe"
 
 
 class Triage(BaseModel):
@@ -46,12 +58,28 @@ class DeviceFacts(BaseModel):
     encrypted: bool
     days_non_compliant: int | None = None
     data_sensitivity: str = "medium"  # low / medium / high, from the user's role
-    risk_score: float | None = None
+    risk_score: float | None = None  # 0-1 from models.risk: the order in which devices are triaged
+    risk_reasons: list[str] = Field(default_factory=list)
+
+
+def wipe_eligible(facts: DeviceFacts) -> bool:
+    """Compromised, high-sensitivity data, and a violation known to have lasted (unknown never qualifies)."""
+    long_violation = (facts.days_non_compliant or 0) >= LONG_VIOLATION_DAYS
+    return facts.compromised and facts.data_sensitivity == "high" and long_violation
 
 
 def triage_by_policy(facts: DeviceFacts) -> Triage:
     """The deterministic policy (and the LLM's fallback)."""
     long_violation = (facts.days_non_compliant or 0) >= LONG_VIOLATION_DAYS
+    if wipe_eligible(facts):
+        return Triage(
+            remediation=Remediation.ENTERPRISE_WIPE,
+            rationale=(
+                "compromised device with high-sensitivity data, non-compliant for "
+                f"{facts.days_non_compliant} days: remove corporate data"
+            ),
+            confidence=0.8,
+        )
     if facts.compromised:
         return Triage(
             remediation=Remediation.QUARANTINE,
@@ -81,6 +109,17 @@ def triage_by_policy(facts: DeviceFacts) -> Triage:
         rationale="recent, low-risk violation: the user can fix it (usually an OS update)",
         confidence=0.6,
     )
+
+
+def bounded_by_policy(facts: DeviceFacts, proposed: Triage) -> Triage:
+    """An LLM's proposal, capped: it may not wipe a device the policy would not wipe (the policy's decision
+    replaces it, saying so). Everything else stands: the other rungs are reversible and governed anyway."""
+    if proposed.remediation is Remediation.ENTERPRISE_WIPE and not wipe_eligible(facts):
+        fallback = triage_by_policy(facts)
+        return fallback.model_copy(
+            update={"rationale": f"LLM proposed a wipe the policy does not allow; {fallback.rationale}"[:400]}
+        )
+    return proposed
 
 
 def remediation_actions(
@@ -123,6 +162,9 @@ def remediation_actions(
         # on. Reversible (remove the tag), but high tier: it cuts the user off, so a human approves it.
         payload = {"tag_id": quarantine_tag_id, "tag": "Quarantine"}
         return [Action(kind=ActionKind.TAG_ADD, payload=payload, risk_override=RiskTier.HIGH, **common)]
+    if remediation is Remediation.ENTERPRISE_WIPE:
+        # Destructive: governance requires two distinct verified approvers whatever the rollout mode.
+        return [Action(kind=ActionKind.ENTERPRISE_WIPE, payload={}, **common)]
     ticket = {
         "short_description": f"Non-compliant device {facts.device_id} needs attention",
         "description": (

@@ -30,8 +30,8 @@ from tests.browser.conftest import (
     reject_paused_run,
     start_flow_in_thread,
 )
-from tests.flows.conftest import token_for
-from tests.flows.test_offboarding import ACTIVE_LEAVER, _leaver_facts, _writes
+from tests.flows.conftest import tenant_writes, token_for
+from tests.flows.test_offboarding import ACTIVE_LEAVER, _leaver_facts
 
 UNAVAILABLE = browser_unavailable()
 pytestmark = [
@@ -47,16 +47,10 @@ SECOND_COMMENT = "device not returned; wipe confirmed (second approver, in the b
 SCREENSHOT = ARTIFACTS / "two-approver-wipe-second-approval.png"
 
 
-def _approve_in_form(
-    page: Any, ui_url: str, pending: Any, approver: str, comment: str
-) -> tuple[Any, Any, Any]:
-    """Open this round's form, approve the batch as `approver` with their token; returns (dialog, token
-    field, submit button) without submitting."""
-    dialog = open_approval_form(page, UI, ui_url, pending)
-    token_box, submit = fill_approval_form(
-        page, UI, dialog, approver=approver, token=token_for(approver), comment=comment
-    )
-    return dialog, token_box, submit
+def _approve_as(page: Any, dialog: Any, approver: str, comment: str) -> tuple[Any, Any]:
+    """Fill the open form: approve the batch as `approver` with their token; returns (token field, submit
+    button), not yet clicked."""
+    return fill_approval_form(page, UI, dialog, approver=approver, token=token_for(approver), comment=comment)
 
 
 @pytest.mark.timeout(600)
@@ -74,7 +68,7 @@ def test_wipe_needs_two_distinct_approvers_through_the_ui_form(
     _, devices, apps = _leaver_facts(ACTIVE_LEAVER)
     assert len(devices) == 1 and apps, (devices, apps)
     [device_id] = devices
-    assert _writes(tenant) == []
+    assert tenant_writes(tenant) == []
 
     flow_thread, outcome = start_flow_in_thread(
         lambda: offboarding(
@@ -97,9 +91,10 @@ def test_wipe_needs_two_distinct_approvers_through_the_ui_form(
         assert others and all(i.approvals_required == 1 for i in items if i.correlation_id in others), items
 
         # Round 1: alice approves the whole batch in the browser.
-        dialog, _, submit = _approve_in_form(page, prefect_ui_url, pending, FIRST, FIRST_COMMENT)
+        dialog = open_approval_form(page, UI, prefect_ui_url, pending)
         expect(dialog.get_by_text(wipe_cid).first).to_be_visible()
         expect(dialog.get_by_text("0/2").first).to_be_visible()
+        _, submit = _approve_as(page, dialog, FIRST, FIRST_COMMENT)
         submit.click()
         expect(dialog).to_be_hidden()
 
@@ -109,12 +104,16 @@ def test_wipe_needs_two_distinct_approvers_through_the_ui_form(
         [item] = pending.request.items
         assert (item.correlation_id, item.approvals) == (wipe_cid, [FIRST]), pending.request
         assert "waiting for a second, distinct approver" in pending.request.note
-        assert _writes(tenant) == []
+        assert tenant_writes(tenant) == []
 
         # Round 2: the same approver again, through the browser: refused, and still one approval.
-        dialog, _, submit = _approve_in_form(page, prefect_ui_url, pending, FIRST, "me again")
+        dialog = open_approval_form(page, UI, prefect_ui_url, pending)
+        # The note above the table says so on opening. ("1/2 (alice)" is in the table's approvals column,
+        # which lies beyond the dialog's width: scrolled out of sight to the right until the approver scrolls
+        # sideways. Playwright's "visible" ignores such clipping, "in viewport" does not.)
+        expect(dialog.get_by_text("waiting for a second, distinct approver").first).to_be_in_viewport()
         expect(dialog.get_by_text(f"1/2 ({FIRST})").first).to_be_visible()
-        expect(dialog.get_by_text("waiting for a second, distinct approver").first).to_be_visible()
+        _, submit = _approve_as(page, dialog, FIRST, "me again")
         submit.click()
         expect(dialog).to_be_hidden()
 
@@ -123,14 +122,15 @@ def test_wipe_needs_two_distinct_approvers_through_the_ui_form(
         [item] = pending.request.items
         assert (item.correlation_id, item.approvals) == (wipe_cid, [FIRST]), pending.request
         assert f"{FIRST} has already approved; a second, distinct approver is needed" in pending.request.note
-        assert _writes(tenant) == []
+        assert tenant_writes(tenant) == []
 
         # Round 3: a second, distinct approver in the browser. The form says why it is asked again. (A taller
-        # window, so that the screenshot holds the whole form: why it is asked, the wipe at 1/2, the fields.)
+        # window, so that the screenshot holds the whole form: why it is asked, the wipe, the filled fields.)
         page.set_viewport_size({"width": 1400, "height": 2000})
-        dialog, token_box, submit = _approve_in_form(page, prefect_ui_url, pending, SECOND, SECOND_COMMENT)
-        expect(dialog.get_by_text(f"{FIRST} has already approved").first).to_be_visible()
+        dialog = open_approval_form(page, UI, prefect_ui_url, pending)
+        expect(dialog.get_by_text(f"{FIRST} has already approved").first).to_be_in_viewport()
         expect(dialog.get_by_text(f"1/2 ({FIRST})").first).to_be_visible()
+        token_box, submit = _approve_as(page, dialog, SECOND, SECOND_COMMENT)
         expect(token_box).to_have_attribute("type", "password")
         # The second approval's form, kept as an artifact; the token shows as the UI's own password dots.
         dialog.get_by_text(f"{FIRST} has already approved").first.scroll_into_view_if_needed()
@@ -153,7 +153,7 @@ def test_wipe_needs_two_distinct_approvers_through_the_ui_form(
             )
 
     # The ledger: exactly one enterprise wipe, on the leaver's device, under the wipe's correlation id.
-    writes = _writes(tenant)
+    writes = tenant_writes(tenant)
     wipe_writes = [e for e in writes if e["operation"] == "Command.EnterpriseWipe"]
     assert len(wipe_writes) == 1, wipe_writes
     assert wipe_writes[0]["correlation_id"] == wipe_cid

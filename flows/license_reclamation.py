@@ -1,10 +1,20 @@
 """Licence reclamation: paid installs vs usage → candidates → approval → uninstall → notify → savings report.
 
-Reads the whole fleet in bulk (report export + paged searches), decides with the usage model when given
-(`usage_model_path` from `ws1ai models train usage`, or `candidates_path`, the parquet `ws1ai models score
-usage` writes) or else with the stand-in idle rule in `ws1ai.policies.licenses`, and asks for one approval
-of the batch with its monthly saving. Each reclaim is an uninstall (which releases the seat/VPP licence) whose
-inverse is the reinstall, so `ws1ai rollback` gives the app back.
+Reads the whole fleet in bulk (report export + paged searches) and decides with, first that applies:
+
+1. `usage_model_path`, a model from `ws1ai models train usage` (decided_by `model`);
+2. `candidates_path`, the parquet `ws1ai models score usage` wrote (decided_by `model`);
+3. a usage model trained in this run on the tenant's own usage history (decided_by `model-in-run`), when
+   that history covers at least `MIN_IN_RUN_HISTORY_DAYS` (59) days: four weeks to describe each install
+   and the 30 days after to see whether it was used. A young tenant's model is trained on one snapshot
+   and its threshold picked on held-out devices; history longer than what it trained on is clamped by the
+   trees to the longest idle spell it saw, which errs towards "in use";
+4. otherwise the stand-in idle rule in `ws1ai.policies.licenses` (decided_by `rule`).
+
+Which one decided is in the log, the savings artifact (`decided_by`, `model_version` per row) and each
+action's `decided_by`/`model_version`. The run asks for one approval of the batch with its monthly saving.
+Each reclaim is an uninstall (which releases the seat/VPP licence) whose inverse is the reinstall, so
+`ws1ai rollback` gives the app back.
 
     python -m flows.license_reclamation --help
 """
@@ -24,7 +34,7 @@ from prefect.states import Completed
 
 from flows._govern import govern_and_act
 from models.registry import load_model
-from models.usage import UsageModel, install_features
+from models.usage import UsageConfig, UsageModel, install_features, train_usage
 from models.usage import candidates as usage_candidates
 from tasks.apps import LicenseInputs, read_license_inputs
 from ws1ai.governance.policy import RolloutMode
@@ -38,30 +48,80 @@ from ws1ai.policies.licenses import (
     select_candidates,
 )
 
-__all__ = ["license_reclamation"]
+__all__ = ["IN_RUN_USAGE_CONFIG", "MIN_IN_RUN_HISTORY_DAYS", "license_reclamation", "train_on_tenant"]
+
+# In-run training: four weeks of history per snapshot (a tenant's usage export is often 60-90 days), a
+# snapshot a week, labels from the 30 days after each snapshot.
+IN_RUN_USAGE_CONFIG = UsageConfig(min_history_days=28, snapshot_every_days=7)
+# The first snapshot needs its four weeks before it and 30 labelled days after it.
+MIN_IN_RUN_HISTORY_DAYS = IN_RUN_USAGE_CONFIG.min_history_days + IN_RUN_USAGE_CONFIG.horizon_days + 1
+Source = tuple[pl.DataFrame, str, str]  # candidates, decided_by, model/rule version
+
+
+def train_on_tenant(
+    devices: pl.DataFrame, apps: pl.DataFrame, installs: pl.DataFrame, usage: pl.DataFrame, as_of: date
+) -> UsageModel:
+    """The usage model trained on the tenant's own usage up to `as_of` (raises ValueError if it cannot)."""
+    tables = {
+        "devices": devices,
+        "apps": apps,
+        "app_installs": installs,
+        "app_usage": usage.filter(pl.col("date") <= as_of),
+    }
+    model, _valid = train_usage(tables, IN_RUN_USAGE_CONFIG)
+    return model
+
+
+def _history_days(usage: pl.DataFrame, as_of: date) -> int:
+    first = usage.filter(pl.col("date") <= as_of).get_column("date").min()
+    return (as_of - first).days + 1 if isinstance(first, date) else 0
 
 
 @task(name="find-reclamation-candidates", cache_policy=NONE)  # frames: hashing them buys nothing
 def find_candidates(
-    inputs: LicenseInputs, rules: ReclaimRules, candidates_path: str | None, usage_model_path: str | None
-) -> tuple[pl.DataFrame, str, str]:
-    """The candidate list, who decided ("model" or the stand-in "rule") and the model/rule version.
+    inputs: LicenseInputs,
+    rules: ReclaimRules,
+    candidates_path: str | None,
+    usage_model_path: str | None,
+    train_in_run: bool = True,
+) -> Source:
+    """The candidate list, who decided (`model`, `model-in-run` or the stand-in `rule`) and the version.
 
     Sources, first that applies: a trained usage model (`ws1ai models train usage`), scored here on the
-    fleet just read; a candidate file the model wrote earlier (`ws1ai models score usage`); the stand-in rule.
+    fleet just read; a candidate file the model wrote earlier (`ws1ai models score usage`); a usage model
+    trained here on the tenant's own history when it is long enough; the stand-in rule.
     """
+    log = get_run_logger()
     if usage_model_path:
         model, version = _load_usage_model(usage_model_path)
-        features = install_features(
-            inputs.devices, inputs.apps, inputs.installs, inputs.usage, [inputs.as_of]
-        )
-        return candidates_from_frame(usage_candidates(model, features)), "model", version
+        return _score(model, inputs), "model", version
     if candidates_path:
         found = candidates_from_frame(pl.read_parquet(candidates_path))
         # The model scored an earlier snapshot: keep only installs that still exist and still cost money.
         paid = inputs.apps.filter(pl.col("license_cost_usd") > 0).select("app_id")
         live = inputs.installs.select("device_id", "app_id").join(paid, on="app_id")
         return found.join(live, on=["device_id", "app_id"], how="semi"), "model", Path(candidates_path).name
+    history = _history_days(inputs.usage, inputs.as_of)
+    why = f"{history} days of usage history, in-run training needs {MIN_IN_RUN_HISTORY_DAYS}"
+    if train_in_run and history >= MIN_IN_RUN_HISTORY_DAYS:
+        try:
+            model = train_on_tenant(inputs.devices, inputs.apps, inputs.installs, inputs.usage, inputs.as_of)
+        except ValueError as exc:
+            why = f"in-run training failed: {exc}"
+        else:
+            version = f"usage-tenant-{inputs.as_of.isoformat()}"
+            log.warning(
+                "no usage_model_path: decided by a usage model trained in this run on the tenant's own %d "
+                "days of usage (%s, reclaim when P(use in 30 days) <= %.3f). Pass usage_model_path for a "
+                "vetted model from `ws1ai models train usage`.",
+                history,
+                version,
+                model.threshold,
+            )
+            return _score(model, inputs), "model-in-run", version
+    elif not train_in_run:
+        why = "in-run training switched off"
+    log.warning("deciding with the stand-in idle rule %s (%s)", RULE_VERSION, why)
     found = idle_rule_candidates(
         inputs.installs,
         inputs.usage,
@@ -72,6 +132,11 @@ def find_candidates(
         window_start=inputs.window_start,
     )
     return found, "rule", RULE_VERSION
+
+
+def _score(model: UsageModel, inputs: LicenseInputs) -> pl.DataFrame:
+    features = install_features(inputs.devices, inputs.apps, inputs.installs, inputs.usage, [inputs.as_of])
+    return candidates_from_frame(usage_candidates(model, features))
 
 
 def _load_usage_model(path: str) -> tuple[UsageModel, str]:
@@ -91,6 +156,7 @@ def license_reclamation(
     as_of: date | None = None,
     usage_model_path: str | None = None,
     candidates_path: str | None = None,
+    train_in_run: bool = True,
     notify_users: bool = True,
     run_key: str | None = None,
     approval_timeout_seconds: int | None = None,
@@ -99,17 +165,23 @@ def license_reclamation(
     log = get_run_logger()
     inputs = read_license_inputs(lookback_days, as_of)
     rules = ReclaimRules(min_idle_days=min_idle_days, grace_days=grace_days)
-    found, decided_by, version = find_candidates(inputs, rules, candidates_path, usage_model_path)
+    found, decided_by, version = find_candidates(
+        inputs, rules, candidates_path, usage_model_path, train_in_run
+    )
+    log.info("candidates decided by %s %s: %d", decided_by, version, found.height)
     batch = select_candidates(found, min_confidence=min_confidence, max_devices=max_devices)
     if batch.is_empty():
-        return Completed(name="SKIPPED", message=f"no reclaimable licences ({found.height} candidates)")
+        return Completed(
+            name="SKIPPED",
+            message=f"no reclaimable licences ({found.height} candidates; decided by {decided_by} {version})",
+        )
     # One decision per month: a re-run of the same month's batch is the same actions (same correlation ids).
     run_key = run_key or f"license-reclamation:{inputs.as_of:%Y-%m}"
     actions = reclamation_actions(
         batch,
         inputs.app_info,
         run_key=run_key,
-        decided_by="model" if decided_by == "model" else "rule",
+        decided_by="rule" if decided_by == "rule" else "model",
         model_version=version,
         notify=notify_users,
     )
@@ -119,7 +191,13 @@ def license_reclamation(
     devices = batch.get_column("device_id").n_unique()
     create_table_artifact(
         key="license-reclamation-savings",
-        table=[*report, {"app_id": "", "app": "TOTAL", "devices": devices, "monthly_saving_usd": total}],
+        table=[
+            {**row, "decided_by": decided_by, "model_version": version}
+            for row in [
+                *report,
+                {"app_id": "", "app": "TOTAL", "devices": devices, "monthly_saving_usd": total},
+            ]
+        ],
         description=(
             f"Licence reclamation as of {inputs.as_of} ({decided_by} {version}; {mode}"
             f"{', dry run' if dry_run else ''}): {batch.height} installs on {devices} devices, "
@@ -147,6 +225,12 @@ def _main() -> None:
     parser.add_argument("--max-devices", type=int, default=200)
     parser.add_argument("--usage-model", dest="usage_model_path", help="from `ws1ai models train usage`")
     parser.add_argument("--candidates", dest="candidates_path", help="from `ws1ai models score usage`")
+    parser.add_argument(
+        "--no-train-in-run",
+        dest="train_in_run",
+        action="store_false",
+        help="without a model: use the stand-in rule instead of training on the tenant's history",
+    )
     args = parser.parse_args()
     license_reclamation(
         mode=args.mode,
@@ -155,6 +239,7 @@ def _main() -> None:
         max_devices=args.max_devices,
         usage_model_path=args.usage_model_path,
         candidates_path=args.candidates_path,
+        train_in_run=args.train_in_run,
     )
 
 

@@ -110,7 +110,8 @@ USAGE_TABLES = ["devices", "apps", "app_installs", "app_usage"]
 def _usage_train(data: Path, out: Path, opts: dict[str, Any], say: Progress) -> ModelCard:
     say("loading tables")
     tables = load_tables(data, USAGE_TABLES)
-    cfg = UsageConfig(**{k: v for k, v in opts.items() if k in UsageConfig.__dataclass_fields__})
+    # Only the seed: the CLI's --horizon-days is health's (14 days); a false reclaim is use within 30 days.
+    cfg = UsageConfig(seed=int(opts.get("seed", 0)))
     say("building install snapshots and fitting")
     model, valid = train_usage(tables, cfg)
     say("validating")

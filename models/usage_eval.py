@@ -10,7 +10,11 @@ import polars as pl
 from models.metrics import mean_or_none
 from models.usage import UsageModel, install_features, label_installs, predict_use, protections
 
-__all__ = ["evaluate_usage"]
+__all__ = ["EVAL_HORIZON_DAYS", "evaluate_usage"]
+
+# The definition, whatever horizon a model was trained for: a false reclaim is an install used
+# within the 30 days after the as-of date.
+EVAL_HORIZON_DAYS = 30
 
 
 def evaluate_usage(
@@ -24,14 +28,14 @@ def evaluate_usage(
     first = lo + dt.timedelta(days=cfg.min_history_days)
     if after is not None:
         first = max(first, after + dt.timedelta(days=1))
-    last = hi - dt.timedelta(days=cfg.horizon_days)
+    last = hi - dt.timedelta(days=EVAL_HORIZON_DAYS)
     if last < first:
         raise ValueError("no evaluable as-of dates (need min history + 30 days of labels)")
     dates = [last - dt.timedelta(days=k) for k in range(0, (last - first).days + 1, every_days)]
     f = label_installs(
         install_features(tables["devices"], tables["apps"], tables["app_installs"], usage, dates),
         usage,
-        cfg.horizon_days,
+        EVAL_HORIZON_DAYS,
     )
     f = protections(f, cfg).with_columns(p_use=pl.Series(predict_use(model, f), dtype=pl.Float64))
     f = f.with_columns(
@@ -58,6 +62,7 @@ def evaluate_usage(
         "model": "usage",
         "window": [str(min(dates)), str(max(dates))],
         "as_of_dates": len(dates),
+        "horizon_days": EVAL_HORIZON_DAYS,
         "paid_installs": f.height,
         "idle_share": mean_or_none(f["used_next"] == 0),
         **rates("reclaim"),

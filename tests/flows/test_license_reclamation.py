@@ -1,12 +1,16 @@
 """Licence reclamation end to end: real Prefect server, sandbox tenant on a socket, approval via resume API.
 
 The expected batch is computed from the sandbox's own ground-truth frames (not from what the flow read through
-the API), so the test also shows that the bulk reads (report export + searches) rebuild the same facts.
+the API), so the test also shows that the bulk reads (report export + searches) rebuild the same facts. The
+tenant has 60 days of usage, enough for the flow to train its usage model in the run (the default path);
+with a shorter look-back it falls back to the stand-in rule. Each test checks which path decided.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
 from threading import Thread
 from typing import Any
@@ -14,9 +18,10 @@ from typing import Any
 import httpx
 import polars as pl
 import pytest
-from prefect import flow
+from prefect import flow, get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, FlowRunFilterId
 
-from flows.license_reclamation import license_reclamation
+from flows.license_reclamation import MIN_IN_RUN_HISTORY_DAYS, license_reclamation, train_on_tenant
 from models import pipeline
 from models.registry import load_model
 from models.usage import UsageModel, install_features
@@ -48,19 +53,49 @@ MIN_IDLE_DAYS = 45
 MAX_DEVICES = 3
 
 
-def _expected(state: SandboxState) -> pl.DataFrame:
-    """The batch the stand-in rule must pick, from the sandbox's ground truth."""
+def _expected_rule(state: SandboxState, lookback_days: int) -> pl.DataFrame:
+    """The batch the stand-in rule must pick on the last `lookback_days` of usage, from ground truth."""
     apps, devices, usage = _truth_frames(state)
+    as_of = _as_of(state)
+    usage = usage.filter(pl.col("date") >= as_of - timedelta(days=lookback_days))
     found = idle_rule_candidates(
         state.app_installs.frame(),
         usage,
         apps,
         devices,
-        as_of=usage["date"].max(),  # type: ignore[arg-type]
+        as_of=as_of,
         rules=ReclaimRules(min_idle_days=MIN_IDLE_DAYS),
         window_start=usage["date"].min(),  # type: ignore[arg-type]
     )
     return select_candidates(found, min_confidence=0.5, max_devices=MAX_DEVICES)
+
+
+def _expected(state: SandboxState) -> pl.DataFrame:
+    """The batch the usage model trained on the tenant's own history must pick, from ground truth."""
+    apps, devices, usage = _truth_frames(state)
+    installs = state.app_installs.frame()
+    model = train_on_tenant(devices, apps, installs, usage, _as_of(state))
+    features = install_features(devices, apps, installs, usage, [_as_of(state)])
+    return select_candidates(usage_candidates(model, features), min_confidence=0.5, max_devices=MAX_DEVICES)
+
+
+def _as_of(state: SandboxState) -> date:
+    last = state.app_usage.frame["date"].max()
+    assert isinstance(last, date)
+    return last
+
+
+def _decided_by(run: Any) -> set[tuple[str, str]]:
+    """(decided_by, model_version) from the run's savings artifact."""
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["license-reclamation-savings"])),
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.state_details.flow_run_id])),
+        )
+    assert found, "no savings artifact"
+    data = found[0].data
+    rows = json.loads(data) if isinstance(data, str) else data
+    return {(r["decided_by"], r["model_version"]) for r in rows}
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +133,7 @@ def test_observe_mode_sends_no_write(tenant: httpx.Client, sandbox_state: Sandbo
     assert not _expected(sandbox_state).is_empty()
     state = _run(mode=RolloutMode.OBSERVE, run_key="t-lr-observe")
     assert state.is_completed(), state
+    assert _decided_by(state) == {("model-in-run", f"usage-tenant-{_as_of(sandbox_state)}")}
     assert _writes(tenant) == []
     # The only non-GET requests were the two report runs (installs, usage).
     assert [e["operation"] for e in ledger(tenant) if e["method"] != "GET"] == ["Report.Run", "Report.Run"]
@@ -121,6 +157,7 @@ def test_approved_batch_uninstalls_notifies_and_a_rerun_repeats_nothing(
     approve_in_background(Decision.APPROVE, approvers=("alice",))
     state = _run(mode=RolloutMode.APPROVE, run_key="t-lr-approve")
     assert state.is_completed(), state
+    assert _decided_by(state) == {("model-in-run", f"usage-tenant-{_as_of(sandbox_state)}")}
 
     writes = _writes(tenant)
     uninstalled = {(e["device_ids"][0], e["app_id"]) for e in writes if e["operation"] == "App.Uninstall"}
@@ -146,7 +183,7 @@ def test_approved_batch_uninstalls_notifies_and_a_rerun_repeats_nothing(
     apps = {a: AppInfo(sandbox_state.apps[a]["name"], "purchased") for _, a in pairs}
     uninstalls = [
         a.correlation_id
-        for a in reclamation_actions(expected, apps, run_key="t-lr-approve")
+        for a in reclamation_actions(expected, apps, run_key="t-lr-approve", decided_by="model")
         if a.kind is ActionKind.APP_UNINSTALL
     ]
     before = len(ledger(tenant))
@@ -202,3 +239,26 @@ def test_the_trained_usage_model_decides_when_given(
         (e["device_ids"][0], e["app_id"]) for e in _writes(tenant) if e["operation"] == "App.Uninstall"
     }
     assert uninstalled == set(expected.select("device_id", "app_id").iter_rows())
+    assert _decided_by(state) == {("model", card.model_version)}
+
+
+def test_too_short_a_history_falls_back_to_the_rule(
+    tenant: httpx.Client, sandbox_state: SandboxState, approve_in_background: Callable[..., Thread]
+) -> None:
+    lookback = 50  # 51 days of usage read: fewer than in-run training needs, enough for 45 idle days
+    assert lookback + 1 < MIN_IN_RUN_HISTORY_DAYS
+    expected = _expected_rule(sandbox_state, lookback)
+    assert not expected.is_empty()
+    approve_in_background(Decision.APPROVE, approvers=("alice",))
+    state = _run(
+        mode=RolloutMode.APPROVE,
+        run_key="t-lr-rule",
+        lookback_days=lookback,
+        as_of=_as_of(sandbox_state),
+    )
+    assert state.is_completed(), state
+    assert _decided_by(state) == {("rule", "idle-rule-v1")}
+    writes = _writes(tenant)
+    uninstalled = {(e["device_ids"][0], e["app_id"]) for e in writes if e["operation"] == "App.Uninstall"}
+    assert uninstalled == set(expected.select("device_id", "app_id").iter_rows())
+    assert {e["operation"] for e in writes} == {"App.Uninstall", "Message.push", "AddNote"}

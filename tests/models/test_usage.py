@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import polars as pl
+import pytest
 from typer.testing import CliRunner
 
 from models.cli import models_app
@@ -110,3 +111,51 @@ def test_usage_scoring_ignores_rows_after_as_of(fleet_dir: Path, tmp_path: Path)
     full = pipeline.score("usage", fleet_dir, model, as_of)
     assert full.height > 0
     assert pipeline.score("usage", cut, model, as_of).equals(full)
+
+
+def test_cli_trains_usage_for_30_days_whatever_the_health_horizon(fleet_dir: Path, tmp_path: Path) -> None:
+    """`--horizon-days` is health's option (default 14): a usage model still predicts use within 30 days,
+    and evaluation always counts a false reclaim as use within 30 days (the issue's definition)."""
+    from models import pipeline
+    from models.registry import load_model
+    from models.usage_eval import EVAL_HORIZON_DAYS
+
+    model = tmp_path / "usage.skops"
+    pipeline.train("usage", fleet_dir, model, {"seed": 0, "horizon_days": 14})
+    _est, card = load_model(model, "usage")
+    assert card.params["config"]["horizon_days"] == 30
+    metrics, _ = pipeline.evaluate("usage", fleet_dir, model)
+    assert metrics["horizon_days"] == EVAL_HORIZON_DAYS == 30
+
+
+def test_a_young_tenant_trains_on_held_out_devices(fleet_dir: Path) -> None:
+    """60 days of usage, four weeks of history per snapshot: one snapshot, threshold on held-out devices."""
+    from models.data import last_date, load_tables
+    from models.pipeline import USAGE_TABLES
+    from models.usage import train_usage
+
+    end = last_date(fleet_dir, "app_usage")
+    tables = load_tables(fleet_dir, USAGE_TABLES, as_of=end)
+    tables["app_usage"] = tables["app_usage"].filter(pl.col("date") > end - dt.timedelta(days=60))
+    model, valid = train_usage(tables, UsageConfig(min_history_days=28, snapshot_every_days=7))
+    assert valid["as_of"].n_unique() == 1 and valid.height > 0
+    assert 0.0 <= model.threshold <= model.config.max_p_use
+    feats = install_features(
+        tables["devices"], tables["apps"], tables["app_installs"], tables["app_usage"], [end]
+    )
+    assert candidates(model, feats).height > 0
+    with pytest.raises(ValueError, match="days of app usage"):
+        tables["app_usage"] = tables["app_usage"].filter(pl.col("date") > end - dt.timedelta(days=50))
+        train_usage(tables, UsageConfig(min_history_days=28))
+
+
+def test_device_activity_and_periodic_windows_are_features() -> None:
+    t = _tables()
+    feats = install_features(t["devices"], t["apps"], t["app_installs"], t["app_usage"], [D])
+    row = {r["device_id"]: r for r in feats.iter_rows(named=True)}
+    # Device 1's quarterly use 290/200/110/80 days ago: 80 falls in the window a quarter back (61-90).
+    assert row[1]["use_days_prev_quarter_next30"] == 1
+    assert row[1]["device_days_since_any_use"] == 80
+    assert row[5]["device_days_since_any_use"] == 0 and row[5]["device_use_days_30"] == 30
+    assert row[2]["device_days_since_any_use"] is None or row[2]["never_used"] == 1
+    assert all(0 < r["app_wake_rate"] < 1 for r in row.values())

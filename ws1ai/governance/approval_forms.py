@@ -128,18 +128,19 @@ def markdown(req: ApprovalRequest) -> str:
     ]
     if req.note:
         lines += [f"> {req.note}", ""]
-    lines += [
-        "| correlation id | what | devices | tier | approvals | why | undo |",
-        "|---|---|---|---|---|---|---|",
-    ]
+    # One short block per action, not a table: the form sits in a narrow dialog in both Prefect UIs, and a
+    # wide table hid the approvals, why and undo columns off to the right (found by the browser test).
     for i in req.items[:50]:
         got = f"{len(i.approvals)}/{i.approvals_required}" + (
             f" ({', '.join(i.approvals)})" if i.approvals else ""
         )
-        why = i.rationale.replace("|", "/").replace("\n", " ")[:200]
-        lines.append(
-            f"| `{i.correlation_id}` | {i.summary} | {i.devices} | {i.tier} | {got} | {why} | {i.undo} |"
-        )
+        why = i.rationale.replace("\n", " ")[:200]
+        lines += [
+            f"- **{i.summary}**: {i.devices} device(s), tier **{i.tier}**, approvals {got}",
+            f"  - why: {why}",
+            f"  - undo: {i.undo}",
+            f"  - correlation id `{i.correlation_id}`",
+        ]
     if len(req.items) > 50:
         lines.append(f"\n… and {len(req.items) - 50} more (see `ws1ai approvals list`).")
     lines += [

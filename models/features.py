@@ -43,18 +43,34 @@ _DAYS = np.arange(MAX_WINDOW)
 # Window weights over the days before as_of (row j is j days back): indicator, x and x^2 with x = -j, so one
 # matrix product gives n, sum x, sum x^2 (from the presence mask) or sum y, sum x*y (from the values).
 _IND = (_DAYS[None, :] < np.array(WINDOWS)[:, None]).astype(np.float64)
-_W_MASK = np.vstack([_IND, _IND * -_DAYS, _IND * _DAYS * _DAYS])
 _W_VALUE = np.vstack([_IND, _IND * -_DAYS])
+# float32 is exact here: 0/1 masks times integers, sums below 2**24.
+_W_MASK = np.vstack([_IND, _IND * -_DAYS, _IND * _DAYS * _DAYS]).astype(np.float32)
 _BANDS = (0, *WINDOWS[:-1])  # nested windows: sum over [0, 7), then add [7, 14), then [14, 30)
+_EXTREMES = ("battery_health_pct", "storage_used_pct")  # signals with max / min features
+
+Array = np.ndarray[Any, Any]
 
 
-def _window_sums(a: np.ndarray[Any, Any]) -> list[np.ndarray[Any, Any]]:
+def _window_sums(a: Array) -> list[Array]:
     """Sums over the first 7, 14, 30 rows of a (day x device) array, nested (each row is added once)."""
-    out: list[np.ndarray[Any, Any]] = []
+    out: list[Array] = []
     for lo, hi in zip(_BANDS, WINDOWS, strict=True):
-        band = a[lo:hi].sum(0, dtype=np.float64)
+        band = a[lo:hi].sum(0)
         out.append(band if not out else out[-1] + band)
     return out
+
+
+def _window_counts(mask: Array) -> list[Array]:
+    """How many rows are True in the first 7, 14, 30 rows of a boolean (day x device) array."""
+    return [c.astype(np.float64) for c in _window_sums(mask.view(np.uint8))]  # at most 30: uint8 is exact
+
+
+def _mask_sums(mask: Array, work: Array) -> Array:
+    """n, sum x, sum x^2 per window (rows of the result) over the days a mask is set."""
+    np.copyto(work, mask)
+    sums: Array = (_W_MASK @ work).astype(np.float64)
+    return sums
 
 
 class _Block:
@@ -63,82 +79,69 @@ class _Block:
     def __init__(self, n: int) -> None:
         size = MAX_WINDOW * n
         self.present, self.ok = np.empty(size, dtype=bool), np.empty(size, dtype=bool)
-        self.a, self.a0, self.okf = np.empty(size), np.empty(size), np.empty(size)
+        self.a, self.a0, self.maskf = np.empty(size), np.empty(size), np.empty(size, dtype=np.float32)
 
-    def views(self, n: int) -> tuple[np.ndarray[Any, Any], ...]:
+    def views(self, n: int) -> tuple[Array, ...]:
         size, shape = MAX_WINDOW * n, (MAX_WINDOW, n)
-        return tuple(b[:size].reshape(shape) for b in (self.present, self.ok, self.a, self.a0, self.okf))
+        return tuple(b[:size].reshape(shape) for b in (self.present, self.ok, self.a, self.a0, self.maskf))
 
 
-def _dense_block(
-    work: _Block,
-    out: dict[str, np.ndarray[Any, Any]],
-    rows: slice,
-    r: np.ndarray[Any, Any],
-    c: np.ndarray[Any, Any],
-    values: dict[str, np.ndarray[Any, Any]],
-) -> None:
-    """Raw window sums for one block of devices (columns `rows` of `out`): value i is device r[i]'s, c[i]
-    days before as_of."""
-    n = rows.stop - rows.start
-    present, ok, a, a0, okf = work.views(n)
+def _dense_block(work: _Block, n: int, r: Array, c: Array, values: dict[str, Array]) -> dict[str, Array]:
+    """Raw window sums for a block of n devices: value i belongs to device r[i], c[i] days before as_of."""
+    present, ok, a, a0, maskf = work.views(n)
     idx = c * n + r  # flat position in a (day x device) array: each day is a contiguous row
-
-    def put(name: str, value: np.ndarray[Any, Any]) -> None:
-        if name not in out:
-            out[name] = np.empty(out["device_id"].size)
-        out[name][rows] = value
-
     present.fill(False)
     present.reshape(-1)[idx] = True
-    o7, _o14, o30 = _window_sums(present)
-    put("obs_days_30", o30)
-    put("obs_days_7", o7)
-    put("_xmax", -np.argmax(present, axis=0))
+    seen_any = _mask_sums(present, maskf)
+    raw: dict[str, Array] = {"obs_days_30": seen_any[2], "obs_days_7": seen_any[0]}
+    raw["_xmax"] = -np.argmax(present, axis=0).astype(np.float64)
+    # Days without a row stay 0 in a0 and NaN in a from one signal to the next: fill once, then only scatter.
+    a0.fill(0.0)
+    a.fill(np.nan)
     for name, v in values.items():
-        a.fill(np.nan)
-        a.reshape(-1)[idx] = v  # nulls arrive as NaN; a missing day stays NaN
-        np.isnan(a, out=ok)
-        np.logical_not(ok, out=ok)
-        np.copyto(a0, 0.0)
-        np.copyto(a0, a, where=ok)
+        if np.isnan(v).any():  # null values: a missing value is a missing day for this signal only
+            a.fill(np.nan)
+            a.reshape(-1)[idx] = v
+            np.isnan(a, out=ok)
+            np.logical_not(ok, out=ok)
+            np.copyto(a0, 0.0)
+            np.copyto(a0, a, where=ok)
+            seen = _mask_sums(ok, maskf)
+        else:  # the usual case: the signal is there whenever the row is
+            a0.reshape(-1)[idx] = v
+            seen = seen_any
+            if name in _EXTREMES:
+                a.reshape(-1)[idx] = v
         if name in LEVEL_SIGNALS:
-            np.copyto(okf, ok)
-            sm, sv = _W_MASK @ okf, _W_VALUE @ a0
+            sv = _W_VALUE @ a0
             for k, win in enumerate(WINDOWS):
-                put(f"_n_{name}_{win}", sm[k])
-                put(f"_sx_{name}_{win}", sm[3 + k])
-                put(f"_sxx_{name}_{win}", sm[6 + k])
-                put(f"_sy_{name}_{win}", sv[k])
-                put(f"_sxy_{name}_{win}", sv[3 + k])
-            if name == "battery_cycles":
-                continue
+                raw[f"_n_{name}_{win}"], raw[f"_sx_{name}_{win}"] = seen[k], seen[3 + k]
+                raw[f"_sxx_{name}_{win}"] = seen[6 + k]
+                raw[f"_sy_{name}_{win}"], raw[f"_sxy_{name}_{win}"] = sv[k], sv[3 + k]
+        else:
+            sums, with_ = _window_sums(a0), _window_counts(a0 > 0)
+            for k, win in enumerate(WINDOWS):
+                raw[f"{name}_sum_{win}"], raw[f"_with_{name}_{win}"] = sums[k], with_[k]
+                raw[f"_obs_{name}_{win}"] = seen[k]
+        if name in _EXTREMES:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows give NaN, as wanted
                 mx7, mn7 = np.fmax.reduce(a[:7], axis=0), np.fmin.reduce(a[:7], axis=0)
                 mx30 = np.fmax(mx7, np.fmax.reduce(a[7:], axis=0))
             if name == "battery_health_pct":
-                put("_batt_n30", sm[2])
-                put("battery_health_pct_max_30", mx30)
-                put("battery_health_pct_min_7", mn7)
+                raw["_batt_n30"] = seen[2]
+                raw["battery_health_pct_max_30"], raw["battery_health_pct_min_7"] = mx30, mn7
             else:
-                put("storage_used_pct_max_30", mx30)
-                put("_stor_max7", mx7)
-                put("_stor_min7", mn7)
-        else:
-            sums, seen, with_ = _window_sums(a0), _window_sums(ok), _window_sums(a0 > 0)
-            for k, win in enumerate(WINDOWS):
-                put(f"{name}_sum_{win}", sums[k])
-                put(f"_obs_{name}_{win}", seen[k])
-                put(f"_with_{name}_{win}", with_[k])
+                raw["storage_used_pct_max_30"], raw["_stor_max7"], raw["_stor_min7"] = mx30, mx7, mn7
+    return raw
 
 
-def _dense_raw(telemetry: pl.DataFrame, as_of: dt.date, chunk: int = 10_000) -> pl.DataFrame:
+def _dense_raw(telemetry: pl.DataFrame, as_of: dt.date, chunk: int = 20_000) -> pl.DataFrame:
     """One as-of date: the raw window sums from dense (day x device) arrays.
 
-    This is the scoring path: one scatter per signal places the rows in a (day x device) array (a missing
-    day stays NaN), then window sums are row sums or one small matrix product. Devices are processed in
-    blocks of `chunk`, so the work arrays stay small (2.4 MB each for 10,000 devices) and are reused.
+    This is the scoring path: one scatter per signal places the rows in a (day x device) array, then window
+    sums are row sums or one small matrix product. Devices are processed in blocks of `chunk`, so the work
+    arrays stay small (4.8 MB each for 20,000 devices) and are reused from block to block.
     """
     lo_date = as_of - dt.timedelta(days=MAX_WINDOW)
     span = telemetry.select(pl.col("date").min().alias("lo"), pl.col("date").max().alias("hi")).row(0)
@@ -156,15 +159,18 @@ def _dense_raw(telemetry: pl.DataFrame, as_of: dt.date, chunk: int = 10_000) -> 
     bounds = np.append(starts, dev.size)
     back = (as_of - _EPOCH).days - w["date"].to_physical().to_numpy().astype(np.int64)
     values = {k: w[k].cast(pl.Float64).to_numpy() for k in (*LEVEL_SIGNALS, *COUNT_SIGNALS)}
-    out: dict[str, np.ndarray[Any, Any]] = {"device_id": dev[starts]}
     work = _Block(min(chunk, starts.size))
+    blocks: list[dict[str, Array]] = []
     for lo in range(0, starts.size, chunk):
         hi = min(lo + chunk, starts.size)
         r0, r1 = int(bounds[lo]), int(bounds[hi])
         r = np.repeat(np.arange(hi - lo), np.diff(bounds[lo : hi + 1]))
-        _dense_block(work, out, slice(lo, hi), r, back[r0:r1], {k: v[r0:r1] for k, v in values.items()})
-    frame = pl.DataFrame(out).with_columns(pl.lit(as_of).alias("as_of"))
-    return frame.with_columns(pl.col(pl.Float64).fill_nan(None))
+        blocks.append(_dense_block(work, hi - lo, r, back[r0:r1], {k: v[r0:r1] for k, v in values.items()}))
+    cols = {k: np.concatenate([b[k] for b in blocks]) if len(blocks) > 1 else v for k, v in blocks[0].items()}
+    # Sums are finite; only an extreme over an all-missing window is NaN, and the contract says null.
+    nan = [k for k, v in cols.items() if np.isnan(v).any()]
+    frame = pl.DataFrame({"device_id": dev[starts], **cols}).with_columns(pl.lit(as_of).alias("as_of"))
+    return frame.with_columns(pl.col(nan).fill_nan(None)) if nan else frame
 
 
 def _from_raw() -> list[pl.Expr]:

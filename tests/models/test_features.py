@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -106,3 +107,77 @@ def test_rolling_path_agrees_with_grouped_path() -> None:
     for col in rolled.columns[2:]:
         a, b = rolled[col].to_numpy().astype(float), grouped[col].to_numpy().astype(float)
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6, err_msg=col)
+
+
+def test_dense_path_agrees_with_rolling_path_with_nulls_and_repeated_days() -> None:
+    """The single-date path takes a shortcut when a signal has no nulls; both branches must match."""
+    from models.features import telemetry_features
+
+    _dev, tel = _fleet(n=12, days=60, seed=5)
+    null_crash = pl.col("device_id").is_in([2, 7]) & (pl.col("date").dt.day() % 4 == 0)
+    tel = tel.sample(fraction=0.85, seed=6).with_columns(
+        pl.when(null_crash).then(None).otherwise(pl.col("crash_count")).alias("crash_count"),
+        pl.when(pl.col("device_id") == 5)
+        .then(None)
+        .otherwise(pl.col("storage_used_pct"))
+        .alias("storage_used_pct"),
+    )
+    # A repeated day: the rolling path keeps the last row, so must the dense one.
+    tel = pl.concat(
+        [
+            tel,
+            tel.filter(pl.col("device_id") == 4).head(3).with_columns(crash_count=pl.lit(9, dtype=pl.Int64)),
+        ]
+    )
+    dates = [END - dt.timedelta(days=k) for k in (0, 2, 11, 25)]
+    rolled = telemetry_features(tel, dates).sort("device_id", "as_of")
+    single = pl.concat([telemetry_features(tel, [d]) for d in dates]).sort("device_id", "as_of")
+    assert rolled.columns == single.columns and rolled.height == single.height
+    for col in rolled.columns[2:]:
+        a, b = rolled[col].to_numpy().astype(float), single[col].to_numpy().astype(float)
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6, err_msg=col)
+        assert (rolled[col].is_null() == single[col].is_null()).all(), col
+
+
+@pytest.mark.parametrize("order", ["device_id", "date"])
+def test_device_blocks_give_the_same_tables_and_features_as_one_read(tmp_path: Path, order: str) -> None:
+    """Blocks cover every device once, whether the file is sorted by device (pushdown) or not (one read)."""
+    from models.data import iter_device_blocks, load_tables
+    from models.features import MAX_WINDOW
+    from models.schemas import CONTRACTS
+
+    dev, tel = _fleet(n=52, days=45, seed=7)
+    tel = tel.filter(pl.col("device_id") < 50)  # devices 50, 51 have no telemetry at all
+    dev = dev.with_columns(
+        *[
+            pl.lit(None, dtype=c.dtype).alias(k)
+            for k, c in CONTRACTS["devices"].items()
+            if k not in dev.columns
+        ]
+    )
+    dev.write_parquet(tmp_path / "devices.parquet")
+    tel.sort(order).write_parquet(tmp_path / "telemetry.parquet", row_group_size=200)
+    as_of = END - dt.timedelta(days=3)
+    whole = load_tables(tmp_path, ["devices", "telemetry"], as_of=as_of, lookback_days=MAX_WINDOW)
+    blocks = list(
+        iter_device_blocks(
+            tmp_path, ["devices", "telemetry"], as_of=as_of, lookback_days=MAX_WINDOW, block_devices=16
+        )
+    )
+    assert len(blocks) == 4
+    for name in ("devices", "telemetry"):
+        joined = pl.concat([b[name] for b in blocks]).sort(
+            "device_id", *(["date"] if name == "telemetry" else [])
+        )
+        want = whole[name].sort("device_id", *(["date"] if name == "telemetry" else []))
+        assert joined.equals(want), name
+    dev_cols = ("platform", "model", "enrolled_on", "purchase_date", "warranty_end")
+    full = load_tables(tmp_path, ["devices"])["devices"].select("device_id", *dev_cols)
+    f_whole = health_features(full, whole["telemetry"], [as_of]).sort("device_id")
+    f_blocks = pl.concat(
+        [
+            health_features(b["devices"].select("device_id", *dev_cols), b["telemetry"], [as_of])
+            for b in blocks
+        ]
+    ).sort("device_id")
+    assert f_blocks.equals(f_whole)

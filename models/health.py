@@ -27,12 +27,15 @@ __all__ = [
     "HealthModel",
     "component_evidence",
     "days_span",
+    "fit_health",
     "label_snapshots",
     "likely_components",
+    "model_features",
     "predict_proba",
     "score_health",
     "snapshots",
     "train_health",
+    "training_snapshots",
 ]
 
 COMPONENTS = ("battery", "storage", "logic_board")
@@ -251,22 +254,45 @@ def _matrix(frame: pl.DataFrame, features: list[str]) -> np.ndarray[Any, np.dtyp
     return frame.select([pl.col(c).cast(pl.Float64) for c in features]).to_numpy()
 
 
+# Absolute levels that repeat what another feature already says (the 7-day level, the 30-day change):
+# they let trees memorise one fleet's scales (its storage habits, its battery wear) rather than trouble.
+_REDUNDANT = (
+    "battery_cycles_level_",
+    "battery_cycles_mean_",
+    "battery_health_pct_mean_",
+    "battery_health_pct_level_14",
+    "battery_health_pct_level_30",
+    "battery_health_pct_max_30",
+    "storage_used_pct_mean_",
+    "storage_used_pct_level_14",
+    "storage_used_pct_level_30",
+    "storage_used_pct_max_30",
+)
+
+
+def model_features(frame: pl.DataFrame) -> list[str]:
+    """The failure model's inputs: numeric features minus the redundant absolute levels."""
+    return [c for c in feature_columns(frame) if not c.startswith(_REDUNDANT)]
+
+
 def _hgb(cfg: HealthConfig) -> HistGradientBoostingClassifier:
+    # Few leaves, large leaves and a strong L2 penalty: a few hundred failures cannot support more
+    # structure, and what they could support would be the training simulator's quirks.
     return HistGradientBoostingClassifier(
         learning_rate=0.05,
         max_iter=cfg.max_iter,
-        max_leaf_nodes=15,
-        min_samples_leaf=40,
-        l2_regularization=1.0,
+        max_leaf_nodes=7,
+        min_samples_leaf=100,
+        l2_regularization=5.0,
         early_stopping=False,
         random_state=cfg.seed,
     )
 
 
-def train_health(
+def training_snapshots(
     tables: dict[str, pl.DataFrame], cfg: HealthConfig | None = None, progress: Progress | None = None
-) -> tuple[HealthModel, pl.DataFrame]:
-    """Fit on the early period, pick the threshold on the later one; returns model and validation scores."""
+) -> pl.DataFrame:
+    """Labelled snapshots every `snapshot_every_days` (plus every day before each failure)."""
     cfg = cfg or HealthConfig()
     say = progress or (lambda _msg: None)
     lo, hi = days_span(tables["telemetry"])
@@ -277,7 +303,25 @@ def train_health(
         )
     dates = [first + dt.timedelta(days=k) for k in range(0, (last - first).days + 1, cfg.snapshot_every_days)]
     say(f"features for {len(dates)} as-of dates")
-    snaps = snapshots(tables, dates, cfg.horizon_days)
+    return snapshots(tables, dates, cfg.horizon_days)
+
+
+def train_health(
+    tables: dict[str, pl.DataFrame], cfg: HealthConfig | None = None, progress: Progress | None = None
+) -> tuple[HealthModel, pl.DataFrame]:
+    """Fit on the early period, pick the threshold on the later one; returns model and validation scores."""
+    cfg = cfg or HealthConfig()
+    return fit_health(training_snapshots(tables, cfg, progress), cfg, progress)
+
+
+def fit_health(
+    snaps: pl.DataFrame, cfg: HealthConfig | None = None, progress: Progress | None = None
+) -> tuple[HealthModel, pl.DataFrame]:
+    """`train_health` on snapshots already built (see `training_snapshots`)."""
+    cfg = cfg or HealthConfig()
+    say = progress or (lambda _msg: None)
+    first, last = snaps["as_of"].min(), snaps["as_of"].max()
+    assert isinstance(first, dt.date) and isinstance(last, dt.date)
     split = first + dt.timedelta(days=int((last - first).days * (1 - cfg.valid_fraction)))
     train = snaps.filter(pl.col("as_of") + dt.timedelta(days=cfg.horizon_days) <= split)
     valid = snaps.filter(pl.col("as_of") > split)
@@ -293,7 +337,7 @@ def train_health(
     train = pl.concat([pos.with_columns(w=pl.lit(1.0)), neg.with_columns(w=pl.lit(1.0 / rate))])
     rates = _fit_base_rates(train, "w")
     train = _with_base_rates(train, rates)
-    feats = feature_columns(train.drop("label", "days_to_failure", "w"))
+    feats = model_features(train.drop("label", "days_to_failure", "w"))
     say(f"fitting failure model on {train.height} rows x {len(feats)} features")
     clf = _hgb(cfg).fit(_matrix(train, feats), train["label"].to_numpy(), sample_weight=train["w"].to_numpy())
     comp_clf, default = None, "battery"

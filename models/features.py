@@ -158,14 +158,15 @@ def _dense_raw(telemetry: pl.DataFrame, as_of: dt.date, chunk: int = 20_000) -> 
     starts = np.concatenate(([0], np.flatnonzero(dev[1:] != dev[:-1]) + 1))
     bounds = np.append(starts, dev.size)
     back = (as_of - _EPOCH).days - w["date"].to_physical().to_numpy().astype(np.int64)
-    values = {k: w[k].cast(pl.Float64).to_numpy() for k in (*LEVEL_SIGNALS, *COUNT_SIGNALS)}
     work = _Block(min(chunk, starts.size))
     blocks: list[dict[str, Array]] = []
     for lo in range(0, starts.size, chunk):
         hi = min(lo + chunk, starts.size)
         r0, r1 = int(bounds[lo]), int(bounds[hi])
         r = np.repeat(np.arange(hi - lo), np.diff(bounds[lo : hi + 1]))
-        blocks.append(_dense_block(work, hi - lo, r, back[r0:r1], {k: v[r0:r1] for k, v in values.items()}))
+        part = w.slice(r0, r1 - r0)  # float copies of one block's values at a time, not of the whole frame
+        values = {k: part[k].cast(pl.Float64).to_numpy() for k in (*LEVEL_SIGNALS, *COUNT_SIGNALS)}
+        blocks.append(_dense_block(work, hi - lo, r, back[r0:r1], values))
     cols = {k: np.concatenate([b[k] for b in blocks]) if len(blocks) > 1 else v for k, v in blocks[0].items()}
     # Sums are finite; only an extreme over an all-missing window is NaN, and the contract says null.
     nan = [k for k, v in cols.items() if np.isnan(v).any()]

@@ -142,6 +142,14 @@ def _before_dense_raw(telemetry: pl.DataFrame, as_of: dt.date, chunk: int = 20_0
 
 
 def _rss_mb() -> float:
+    """This process's peak resident memory. On Linux from VmHWM: ru_maxrss would also count the parent's
+    memory at the fork before exec (the generator's and trainer's), which is not the scorer's."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -4,7 +4,9 @@ Only telemetry dated on or before the as-of date (and after as-of minus the long
 feature as of D cannot see anything after D. Levels and slopes come from least-squares fits over the rows
 actually present in each window, which makes them robust to missing days: a window with gaps has fewer
 points, not zeros. Many as-of dates are computed in one group-by (the windows are stacked with an `as_of`
-column), never with a per-device Python loop.
+column), never with a per-device Python loop. A single as-of date (scoring) takes a faster path: dense
+(day x device) arrays per block of devices, summed by matrix products (`_dense_raw`); a test checks the two
+paths agree.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from models.data import data_hash, last_date, load_tables
+from models.data import data_hash, iter_device_blocks, last_date, load_tables
 from models.features import MAX_WINDOW
 from models.health import HealthConfig, HealthModel, score_health, train_health
 from models.health_eval import evaluate_health
@@ -100,8 +100,11 @@ def _health_evaluate(data: Path, model_path: Path) -> tuple[dict[str, Any], pl.D
 def _health_score(data: Path, model_path: Path, as_of: dt.date | None) -> pl.DataFrame:
     model, card = _health_load(model_path)
     as_of = as_of or last_date(data, "telemetry")
-    tables = load_tables(data, ["devices", "telemetry"], as_of=as_of, lookback_days=MAX_WINDOW)
-    return score_health(model, tables["devices"], tables["telemetry"], as_of, card.model_version)
+    # A block of devices at a time (ascending id ranges: the result stays sorted); memory follows the block.
+    blocks = iter_device_blocks(data, ["devices", "telemetry"], as_of=as_of, lookback_days=MAX_WINDOW)
+    return pl.concat(
+        [score_health(model, t["devices"], t["telemetry"], as_of, card.model_version) for t in blocks]
+    )
 
 
 USAGE_TABLES = ["devices", "apps", "app_installs", "app_usage"]

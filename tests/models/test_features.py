@@ -181,3 +181,25 @@ def test_device_blocks_give_the_same_tables_and_features_as_one_read(tmp_path: P
         ]
     ).sort("device_id")
     assert f_blocks.equals(f_whole)
+
+
+def test_scoring_in_device_blocks_equals_scoring_all_at_once(
+    health_model: Path, other_fleet_dir: Path
+) -> None:
+    from models.data import iter_device_blocks, last_date, load_tables
+    from models.features import MAX_WINDOW
+    from models.health import score_health
+    from models.pipeline import _health_load
+
+    model, card = _health_load(health_model)
+    as_of = last_date(other_fleet_dir)
+    tables = ["devices", "telemetry"]
+    whole = load_tables(other_fleet_dir, tables, as_of=as_of, lookback_days=MAX_WINDOW)
+    want = score_health(model, whole["devices"], whole["telemetry"], as_of, card.model_version)
+    blocks = iter_device_blocks(
+        other_fleet_dir, tables, as_of=as_of, lookback_days=MAX_WINDOW, block_devices=97
+    )
+    got = pl.concat(
+        [score_health(model, t["devices"], t["telemetry"], as_of, card.model_version) for t in blocks]
+    )
+    assert got.equals(want)

@@ -3,15 +3,17 @@
 Trains the health model on one team-simulator fleet and evaluates it, like `ws1ai models evaluate health`,
 on every evaluable day of a second simulator fleet and of a `models.synth` fleet (different dynamics). The
 reference is a plain HistGradientBoostingClassifier (library defaults) on the same window features and the
-same training snapshots: no subsampling, weights, base rates or tuning. Snapshot frames are cached under
---cache, so repeated runs only refit.
+same training snapshots: no subsampling, weights, base rates or tuning. With --same-fleet it also follows
+the CLI's protocol on each evaluation fleet (train on it, evaluate on its days after the training window).
+Snapshot frames are cached under --cache, so repeated runs only refit.
 
-    OMP_NUM_THREADS=1 .venv/bin/python -m bench.health_quality --cache CACHE_DIR
+    OMP_NUM_THREADS=1 .venv/bin/python -m bench.health_quality --cache CACHE_DIR [--same-fleet]
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import time
 from pathlib import Path
@@ -95,6 +97,7 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--max-iter", type=int, default=150)
     ap.add_argument("--no-reference", action="store_true")
+    ap.add_argument("--same-fleet", action="store_true", help="also train and evaluate on each fleet itself")
     args = ap.parse_args()
     cache: Path = args.cache
     cache.mkdir(parents=True, exist_ok=True)
@@ -122,7 +125,25 @@ def main() -> None:
             x = ev.select([pl.col(c).cast(pl.Float64) for c in feats]).to_numpy()
             row["reference"] = _report(y, clf.predict_proba(x)[:, 1], dtf, None)
         row["snapshots"], row["positives"] = ev.height, int(y.sum())
-        results[name] = row
+        results[f"transfer seed1 -> {name}"] = row
+    if args.same_fleet:
+        # The CLI's own protocol: train on a fleet, evaluate on its days after the training window.
+        for name, data in evals.items():
+            t = load_tables(data, TABLES)
+            own = _cached(cache / f"{name}.train.parquet", lambda t=t: training_snapshots(t, cfg))
+            model, _valid = fit_health(own, cfg)
+            end = dt.date.fromisoformat(model.metrics["training_window"][1])
+            ev, _fails = _eval_snaps(data, cache, cfg.horizon_days)
+            ev = ev.filter(pl.col("as_of") > end)
+            y, dtf = ev["label"].to_numpy(), ev["days_to_failure"].fill_null(-1).to_numpy()
+            row = {"ours": _report(y, predict_proba(model, ev), dtf, model.threshold)}
+            if not args.no_reference:
+                early = own.filter(pl.col("as_of") + dt.timedelta(days=cfg.horizon_days) <= end)
+                clf, feats = reference(early.drop("component"))
+                x = ev.select([pl.col(c).cast(pl.Float64) for c in feats]).to_numpy()
+                row["reference"] = _report(y, clf.predict_proba(x)[:, 1], dtf, None)
+            row["snapshots"], row["positives"] = ev.height, int(y.sum())
+            results[f"same fleet {name}"] = row
     print(json.dumps(results, indent=1))
 
 

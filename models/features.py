@@ -342,7 +342,11 @@ def health_features(
     """Device facts joined to telemetry features; a device with no telemetry in the window gets nulls."""
     base = device_features(devices, as_of_dates)
     tel = telemetry_features(telemetry, as_of_dates)
-    out = base.join(tel, on=["device_id", "as_of"], how="left")
+    keys = ["device_id", "as_of"]
+    if base.height == tel.height and base.select(keys).equals(tel.select(keys)):
+        out = pl.concat([base, tel.drop(keys)], how="horizontal")  # the same rows in the same order: no join
+    else:
+        out = base.join(tel, on=keys, how="left")
     # No rows in the window at all is itself informative (dead or offline device).
     return out.with_columns(
         pl.col("obs_days_30").fill_null(0.0),

@@ -119,7 +119,9 @@ def _usage_train(data: Path, out: Path, opts: dict[str, Any], say: Progress) -> 
     model, valid = train_usage(tables, cfg)
     say("validating")
     lo, hi = valid["as_of"].min(), valid["as_of"].max()
-    rec = valid.filter(pl.col("protected_by").is_null() & (pl.col("p_use") <= model.threshold))
+    rec = valid.filter(
+        pl.col("protected_by").is_null() & (pl.col("p_use") <= pl.Series(model.thresholds(valid)))
+    )
     metrics = {
         "validation": {
             "window": [str(lo), str(hi)],

@@ -1,9 +1,11 @@
 """Licence usage: which paid installs can be reclaimed, how sure we are, and what it saves.
 
 For each paid install as of a date: days since install and last use, use over 30/60/90 days, the install's
-own rhythm (gaps between past uses), and how the same role uses the same app. A classifier estimates the
-chance of use in the next 30 days; an install is a reclamation candidate only when that chance is below a
-threshold picked on a later validation period for a target false-reclaim rate, and no protection applies:
+own rhythm (gaps between past uses, use a quarter and a year earlier), the device's activity, how the same
+role uses the same app and how often the app's dormant installs wake up. A classifier estimates the chance
+of use in the next 30 days; an install is a reclamation candidate only when that chance is below the
+threshold of its band of usage history (picked on held-out installs for a target false-reclaim rate, see
+`train_usage`), and no protection applies:
 
 - grace period: installed recently (people need time to start using a tool);
 - rhythm: still inside its own usage rhythm (monthly, quarterly, seasonal users: since the last use is not
@@ -14,6 +16,7 @@ threshold picked on a later validation period for a target false-reclaim rate, a
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -62,6 +65,7 @@ FEATURES = [
     "app_wake_rate",
     "observed_days",
     "use_rate",
+    "history_days",
 ]
 
 
@@ -80,6 +84,11 @@ class UsageConfig:
     # (see `train_usage`), which predicted another fleet's rate to about +0.1 point; 1.6 % leaves room.
     target_false_reclaim: float = 0.016
     max_p_use: float = 0.15  # and never reclaim an install with more than a 15 % chance of use
+    # One threshold per band of usage history before the as-of date (days): with a short history annual
+    # and sporadic users are not yet visible and the same P(use) cut reclaims more wrongly (measured: a
+    # model picked on a year-long fleet gave 2.8 % on a 180-day one). Each band holds the target itself,
+    # so the rate holds whatever mix of history lengths a fleet has.
+    history_bands: list[int] = field(default_factory=lambda: [0, 90, 120, 150, 180, 240])
     snapshot_every_days: int = 14
     min_history_days: int = 60
     cv_folds: int = 3  # device folds for the threshold's second opinion (held-out devices)
@@ -89,15 +98,33 @@ class UsageConfig:
 @dataclass
 class UsageModel:
     clf: HistGradientBoostingClassifier | None
-    threshold: float  # reclaim when P(use in horizon) <= threshold
+    threshold: float  # reclaim when P(use in horizon) <= threshold (all history lengths pooled)
     config: UsageConfig
+    band_thresholds: list[float] | None = None  # per `config.history_bands`; used when set
 
     def params(self) -> dict[str, Any]:
-        return {"threshold": self.threshold, "config": asdict(self.config)}
+        return {
+            "threshold": self.threshold,
+            "band_thresholds": self.band_thresholds,
+            "config": asdict(self.config),
+        }
 
     @classmethod
     def restore(cls, estimators: dict[str, Any], params: dict[str, Any]) -> UsageModel:
-        return cls(estimators.get("usage"), float(params["threshold"]), UsageConfig(**params["config"]))
+        bands = params.get("band_thresholds")
+        return cls(
+            estimators.get("usage"),
+            float(params["threshold"]),
+            UsageConfig(**params["config"]),
+            [float(b) for b in bands] if bands is not None else None,
+        )
+
+    def thresholds(self, frame: pl.DataFrame) -> np.ndarray[Any, np.dtype[np.float64]]:
+        """The P(use) cut for each row, by its band of usage history."""
+        if self.band_thresholds is None or frame.height == 0:
+            return np.full(frame.height, self.threshold)
+        band = np.searchsorted(self.config.history_bands, frame["history_days"].to_numpy(), side="right") - 1
+        return np.asarray(self.band_thresholds, dtype=np.float64)[np.clip(band, 0, None)]
 
 
 def _days_to_quarter_end(d: dt.date) -> int:
@@ -215,9 +242,11 @@ def _one_date(
         pl.lit(float(_days_to_quarter_end(d))).alias("days_to_quarter_end"),
     )
     # Days the install could have been seen in use: since install, but not before the usage data starts.
-    seen_from = usage["date"].min() if usage.height else d
+    first_day = usage["date"].min()
+    seen_from = first_day if isinstance(first_day, dt.date) else d
     observed = (pl.lit(d) - pl.max_horizontal(start.fill_null(pl.lit(d)), pl.lit(seen_from))).dt.total_days()
     f = f.with_columns(
+        pl.lit(float((d - seen_from).days)).alias("history_days"),
         observed.alias("observed_days"),
         (pl.col("use_days_all") / (observed + 1)).alias("use_rate"),
     )
@@ -348,7 +377,7 @@ def pick_threshold(
 
 def _fit(frame: pl.DataFrame, seed: int) -> HistGradientBoostingClassifier:
     return HistGradientBoostingClassifier(
-        learning_rate=0.05, max_iter=200, max_leaf_nodes=15, min_samples_leaf=30, random_state=seed
+        learning_rate=0.05, max_iter=400, max_leaf_nodes=31, min_samples_leaf=50, random_state=seed
     ).fit(_x(frame), frame["used_next"].to_numpy())
 
 
@@ -356,6 +385,27 @@ def _open_threshold(frame: pl.DataFrame, p_use: np.ndarray[Any, Any], target: fl
     """`pick_threshold` on the installs no protection keeps."""
     open_ = frame["protected_by"].is_null().to_numpy()
     return pick_threshold(p_use[open_], frame["used_next"].to_numpy()[open_], target)
+
+
+def _band_thresholds(held_out: pl.DataFrame, cfg: UsageConfig, min_count: int = 300) -> list[float]:
+    """A threshold per history band, each picked on that band's held-out rows. A band with too few rows
+    takes the next shorter band's threshold (more cautious), or -1 (reclaim nothing) when none is known."""
+    edges = [*cfg.history_bands, np.inf]
+    out: list[float] = []
+    for lo, hi in itertools.pairwise(edges):
+        band = held_out.filter(
+            pl.col("history_days").is_between(lo, hi, closed="left") & pl.col("protected_by").is_null()
+        )
+        if band.height >= min_count:
+            cut = pick_threshold(
+                band["p_use"].to_numpy(), band["used_next"].to_numpy(), cfg.target_false_reclaim
+            )
+            out.append(min(cfg.max_p_use, cut))
+        else:
+            out.append(out[-1] if out else -1.0)
+    # More history never makes a reclaim riskier: a band whose cut is looser than a longer band's is noise
+    # of a few hundred rows, so each band takes the strictest cut of itself and every longer band.
+    return [min(out[k:]) for k in range(len(out))]
 
 
 def train_usage(
@@ -406,8 +456,10 @@ def train_usage(
     done = ~np.isnan(oof)
     # Every as-of date counts once: held-out devices on the training dates, all devices on the later ones.
     pooled = pl.concat([train.filter(done).with_columns(p_use=pl.Series(oof[done])), valid], how="diagonal")
-    picked = [_open_threshold(pooled, pooled["p_use"].to_numpy(), cfg.target_false_reclaim)]
-    model.threshold = min(cfg.max_p_use, *picked)
+    model.threshold = min(
+        cfg.max_p_use, _open_threshold(pooled, pooled["p_use"].to_numpy(), cfg.target_false_reclaim)
+    )
+    model.band_thresholds = _band_thresholds(pooled, cfg)
     return model, valid
 
 
@@ -436,7 +488,7 @@ def candidates(model: UsageModel, frame: pl.DataFrame) -> pl.DataFrame:
     f = protections(frame, model.config).with_columns(
         p_use=pl.Series(predict_use(model, frame), dtype=pl.Float64)
     )
-    pick = f.filter(pl.col("protected_by").is_null() & (pl.col("p_use") <= model.threshold))
+    pick = f.filter(pl.col("protected_by").is_null() & (pl.col("p_use") <= pl.Series(model.thresholds(f))))
     return pick.select(
         "device_id",
         "app_id",

@@ -39,7 +39,9 @@ def evaluate_usage(
     )
     f = protections(f, cfg).with_columns(p_use=pl.Series(predict_use(model, f), dtype=pl.Float64))
     f = f.with_columns(
-        (pl.col("protected_by").is_null() & (pl.col("p_use") <= model.threshold)).alias("reclaim"),
+        (pl.col("protected_by").is_null() & (pl.col("p_use") <= pl.Series(model.thresholds(f)))).alias(
+            "reclaim"
+        ),
         (pl.coalesce(pl.col("days_since_last_use"), pl.col("days_since_install")) >= 60).alias("idle60"),
         (1 - pl.col("used_next")).alias("label"),
         (1 - pl.col("p_use")).alias("score"),
@@ -68,6 +70,9 @@ def evaluate_usage(
         **rates("reclaim"),
         "baseline_idle_60_days": rates("idle60"),
         "threshold_p_use": model.threshold,
+        "band_thresholds_p_use": dict(
+            zip(model.config.history_bands, model.band_thresholds or [], strict=False)
+        ),
         "protected": f["protected_by"].is_not_null().sum(),
     }
     return metrics, f

@@ -102,7 +102,9 @@ def _decided_by(run: Any) -> set[tuple[str, str]]:
 def usage_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A usage model trained (as `ws1ai models train usage` does) on a different, longer fleet."""
     data = tmp_path_factory.mktemp("usage-fleet")
-    write_fleet(generate_fleet(devices=300, seed=5, days=150), data)
+    # A year of history: the model keeps a cut per band of history, and the tenant's 60 days fall in its
+    # shortest band, where only a long training history leaves enough held-out rows to reclaim anything.
+    write_fleet(generate_fleet(devices=600, seed=5, days=365), data)
     pipeline.train("usage", data, data / "usage.skops")
     return data / "usage.skops"
 

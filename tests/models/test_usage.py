@@ -159,3 +159,16 @@ def test_device_activity_and_periodic_windows_are_features() -> None:
     assert row[5]["device_days_since_any_use"] == 0 and row[5]["device_use_days_30"] == 30
     assert row[2]["device_days_since_any_use"] is None or row[2]["never_used"] == 1
     assert all(0 < r["app_wake_rate"] < 1 for r in row.values())
+
+
+def test_each_history_band_has_its_own_threshold() -> None:
+    """The example's usage starts 290 days before D: the 240+ band's threshold decides."""
+    t = _tables()
+    feats = install_features(t["devices"], t["apps"], t["app_installs"], t["app_usage"], [D])
+    assert set(feats["history_days"].to_list()) == {290.0}
+    cfg = UsageConfig(role_need_share=0.99)
+    shut = UsageModel(None, 0.5, cfg, band_thresholds=[0.5] * 5 + [-1.0])
+    assert candidates(shut, feats).height == 0
+    open_ = UsageModel(None, 0.0, cfg, band_thresholds=[-1.0] * 5 + [0.5])
+    assert sorted(candidates(open_, feats)["device_id"].to_list()) == [2, 4]
+    assert UsageModel.restore({}, open_.params()).band_thresholds == [-1.0] * 5 + [0.5]

@@ -220,8 +220,9 @@ def _single(telemetry: pl.DataFrame, as_of_dates: Sequence[dt.date]) -> pl.LazyF
 def _rolled(telemetry: pl.DataFrame, as_of_dates: Sequence[dt.date]) -> pl.LazyFrame:
     """Many as-of dates: rolling sums over a complete (device, day) grid, every day in one pass.
 
-    Same quantities as `_grouped` (a test checks they agree): least-squares sums per window give slope,
-    mean and level at the as-of day; missing days are grid rows with a zero mask, so they add nothing.
+    Same quantities as the dense scoring path `_dense_raw` (a test checks they agree): least-squares sums
+    per window give slope, mean and level at the as-of day; missing days are grid rows with a zero mask, so
+    they add nothing.
     """
     dates = sorted(set(as_of_dates))
     lo, hi = dates[0] - dt.timedelta(days=MAX_WINDOW - 1), dates[-1]

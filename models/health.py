@@ -90,6 +90,8 @@ class HealthConfig:
     snapshot_every_days: int = 3
     valid_fraction: float = 0.25
     neg_per_pos: float = 40.0
+    train_lead_days: int = 10  # positives used for fitting: at most this many days before the failure
+    monotone: bool = True  # known-direction signals may only raise (or lower) the risk
     cost_miss: float = 20.0  # a failure nobody saw coming: downtime, lost work, rush shipping
     cost_false_alarm: float = 1.0  # a technician looks at a healthy device
     weekly_review_budget: int | None = None  # if set, threshold = this many alerts per weekly review
@@ -275,10 +277,34 @@ def model_features(frame: pl.DataFrame) -> list[str]:
     return [c for c in feature_columns(frame) if not c.startswith(_REDUNDANT)]
 
 
-def _hgb(cfg: HealthConfig) -> HistGradientBoostingClassifier:
+# Signals whose direction is known whatever the fleet: more of them never lowers the risk (+1), or less.
+MONOTONE: dict[str, int] = {
+    "battery_drop_30": 1,
+    "battery_health_pct_slope_7": -1,
+    "battery_health_pct_slope_14": -1,
+    "battery_health_pct_vs_mean_30": -1,
+    "storage_used_pct_slope_7": 1,
+    "storage_used_pct_slope_14": 1,
+    "storage_used_pct_range_7": 1,
+    "storage_used_pct_vs_mean_30": 1,
+    "kernel_panic_count_sum_7": 1,
+    "kernel_panic_count_sum_14": 1,
+    "kernel_panic_count_sum_30": 1,
+    "kernel_panic_count_dayshare_7": 1,
+    "kernel_panic_count_dayshare_14": 1,
+    "thermal_event_count_sum_7": 1,
+    "thermal_event_count_sum_14": 1,
+    "crash_count_dayshare_7": 1,
+    "crash_count_dayshare_14": 1,
+}
+
+
+def _hgb(cfg: HealthConfig, monotone_features: list[str] | None = None) -> HistGradientBoostingClassifier:
     # Few leaves, large leaves and a strong L2 penalty: a few hundred failures cannot support more
     # structure, and what they could support would be the training simulator's quirks.
+    mono = [MONOTONE.get(c, 0) for c in monotone_features] if cfg.monotone and monotone_features else None
     return HistGradientBoostingClassifier(
+        monotonic_cst=mono,
         learning_rate=0.05,
         max_iter=cfg.max_iter,
         max_leaf_nodes=7,
@@ -332,14 +358,23 @@ def fit_health(
     say(f"{train.height} training snapshots ({int(train['label'].sum())} positive), split at {split}")
     rng = np.random.default_rng(cfg.seed)
     pos, neg = train.filter(pl.col("label") == 1), train.filter(pl.col("label") == 0)
+    # Days early in the horizon mostly look healthy yet (precursors start days to weeks ahead, or never):
+    # learning from them teaches "healthy-looking devices fail". They are left out, and the remaining
+    # positives are up-weighted so the failure rate, and with it the probabilities, stay as they were.
+    near = pos.filter(pl.col("days_to_failure") <= cfg.train_lead_days)
+    pos_w = 1.0
+    if 3 <= near.height < pos.height:
+        pos, pos_w = near, pos.height / near.height
     rate = min(1.0, cfg.neg_per_pos * pos.height / max(neg.height, 1))
     neg = neg.filter(pl.Series(rng.random(neg.height) < rate))
-    train = pl.concat([pos.with_columns(w=pl.lit(1.0)), neg.with_columns(w=pl.lit(1.0 / rate))])
+    train = pl.concat([pos.with_columns(w=pl.lit(pos_w)), neg.with_columns(w=pl.lit(1.0 / rate))])
     rates = _fit_base_rates(train, "w")
     train = _with_base_rates(train, rates)
     feats = model_features(train.drop("label", "days_to_failure", "w"))
     say(f"fitting failure model on {train.height} rows x {len(feats)} features")
-    clf = _hgb(cfg).fit(_matrix(train, feats), train["label"].to_numpy(), sample_weight=train["w"].to_numpy())
+    clf = _hgb(cfg, feats).fit(
+        _matrix(train, feats), train["label"].to_numpy(), sample_weight=train["w"].to_numpy()
+    )
     comp_clf, default = None, "battery"
     pos = train.filter(pl.col("label") == 1)
     counts = pos["component"].value_counts(sort=True)

@@ -3,9 +3,11 @@
 Training builds labelled snapshots at many as-of dates: every few days for the whole fleet, and every day in
 the horizon before each failure (failures are rare, so their snapshots are the scarce signal). Negatives are
 subsampled and re-weighted by the inverse sampling rate, which handles the imbalance without distorting
-the probabilities. Validation is a time split: training snapshots have their whole label window before
-the split date, validation snapshots start after it. The alert threshold minimises expected cost (a missed
-failure vs an unnecessary replacement) or fits a weekly review budget, on the validation period.
+the probabilities; positives are fitted only up to `train_lead_days` before their failure (re-weighted
+the same way), since earlier days mostly look healthy yet. Validation is a time split: training snapshots
+have their whole label window before the split date, validation snapshots start after it. The alert
+threshold minimises expected cost (a missed failure vs an unnecessary replacement) or fits a weekly review
+budget, on the validation period.
 """
 
 from __future__ import annotations
@@ -43,11 +45,11 @@ Progress = Callable[[str], None]
 # Layout of the saved parameters; a file with another value is refused (retrain it).
 HEALTH_FORMAT = 2
 
-# Direct evidence per component: (feature, +1 if high values are bad, -1 if low values are bad). Each value
-# is measured against healthy devices of the training fleet (median -> 0, 99th percentile -> 1), so the
-# rule adapts to whatever scale a fleet reports in, and needs no failed examples of the component at all.
+# Direct evidence per component: (feature, +1 if high values are bad / -1 if low ones are, smallest scale).
+# Each value is measured against healthy devices of the training fleet (median -> 0, 99th percentile in the
+# bad tail -> 1; the smallest scale keeps a tail of zeros from turning one event into overwhelming evidence),
+# so the rule adapts to whatever scale a fleet reports in, and needs no failed example of the component.
 EVIDENCE: dict[str, tuple[tuple[str, int, float], ...]] = {
-    # (feature, +1 if high values are bad / -1 if low ones are, smallest scale: below it noise is evidence)
     "battery": (
         ("battery_drop_30", 1, 1.0),
         ("battery_health_pct_slope_14", -1, 0.05),
@@ -383,7 +385,9 @@ def fit_health(
         default = seen[0]
     if counts.height > 1:
         say("fitting component model")
-        comp_clf = _hgb(cfg).fit(_matrix(pos, feats), pos["component"].to_numpy())
+        # Three classes cost three trees an iteration at scoring; the evidence is plain, 40 rounds suffice.
+        comp_clf = _hgb(cfg).set_params(learning_rate=0.1, max_iter=min(cfg.max_iter, 40))
+        comp_clf.fit(_matrix(pos, feats), pos["component"].to_numpy())
     scale = _evidence_scale(train.filter(pl.col("label") == 0))
     model = HealthModel(clf, comp_clf, feats, rates, 0.5, cfg, default, scale, seen)
     say(f"choosing threshold on {valid.height} validation snapshots")
@@ -417,23 +421,22 @@ def _evidence_scale(healthy: pl.DataFrame) -> dict[str, list[float]]:
 
 def component_evidence(
     scale: dict[str, list[float]], frame: pl.DataFrame
-) -> tuple[np.ndarray[Any, np.dtype[np.float64]], list[list[str]]]:
+) -> tuple[np.ndarray[Any, np.dtype[np.float64]], np.ndarray[Any, np.dtype[np.int64]]]:
     """(devices x COMPONENTS) evidence strength (0 = a typical healthy device, 1 = its 99th percentile) and,
-    per component, the feature behind each device's strongest evidence."""
+    per device and component, the index in EVIDENCE[component] of the feature behind the strongest one."""
     n = frame.height
     ev = np.full((n, len(COMPONENTS)), -np.inf)
-    top: list[list[str]] = [[""] * n for _ in COMPONENTS]
+    top = np.zeros((n, len(COMPONENTS)), dtype=np.int64)
     for j, comp in enumerate(COMPONENTS):
-        for col, sign, floor in EVIDENCE[comp]:
+        for k, (col, sign, floor) in enumerate(EVIDENCE[comp]):
             if col not in frame.columns or col not in scale:
                 continue
             mid, tail = scale[col]
             x = frame[col].cast(pl.Float64).fill_null(np.nan).to_numpy()
-            z = sign * (x - mid) / max(abs(tail - mid), floor)
-            better = np.nan_to_num(z, nan=-np.inf) > ev[:, j]
+            z = np.nan_to_num(sign * (x - mid) / max(abs(tail - mid), floor), nan=-np.inf)
+            better = z > ev[:, j]
             ev[:, j] = np.where(better, z, ev[:, j])
-            for i in np.flatnonzero(better):
-                top[j][i] = col
+            top[:, j] = np.where(better, k, top[:, j])
     if "no_battery" in frame.columns:  # a device without a battery cannot lose it
         ev[frame["no_battery"].fill_null(0.0).to_numpy() > 0, COMPONENTS.index("battery")] = -np.inf
     return ev, top
@@ -469,22 +472,27 @@ def likely_components(model: HealthModel, frame: pl.DataFrame, reasons: bool = F
     source = np.zeros(n, dtype=np.int8)  # 0 prior, 1 evidence, 2 classifier
     if model.component is not None and n:
         known = [COMPONENTS.index(c) for c in model.seen_components if c in COMPONENTS]
-        pred = model.component.predict(_matrix(_with_base_rates(frame, model.base_rates), model.features))
-        learned = np.array([COMPONENTS.index(str(c)) if str(c) in COMPONENTS else first for c in pred])
+        proba = model.component.predict_proba(
+            _matrix(_with_base_rates(frame, model.base_rates), model.features)
+        )
+        to_idx = np.array(
+            [COMPONENTS.index(str(c)) if str(c) in COMPONENTS else first for c in model.component.classes_]
+        )
+        learned = to_idx[proba.argmax(1)]
         unseen = strong & ~np.isin(best, known)
         choice = np.where(unseen, best, learned)
         source = np.where(unseen, 1, 2).astype(np.int8)
     else:
         choice = np.where(strong, best, choice)
         source = strong.astype(np.int8)
-    out = pl.DataFrame({"likely_component": pl.Series([COMPONENTS[j] for j in choice], dtype=pl.String)})
+    out = pl.DataFrame({"likely_component": pl.Series(np.array(COMPONENTS)[choice], dtype=pl.String)})
     if not reasons:
         return out
     why = []
     for i in range(n):
         j, comp = int(choice[i]), COMPONENTS[int(choice[i])]
         if ev[i, j] >= STRONG_EVIDENCE:
-            why.append(_reason(frame, i, top[j][i]))
+            why.append(_reason(frame, i, EVIDENCE[comp][int(top[i, j])][0]))
         elif source[i] == 2:
             why.append(f"resembles past {comp} failures")
         else:

@@ -27,7 +27,7 @@ from models.registry import load_model
 from models.usage import UsageModel, install_features
 from models.usage import candidates as usage_candidates
 from tasks.actions import ActionExecutor
-from tests.flows.conftest import ledger
+from tests.flows.conftest import ledger, tenant_writes
 from ws1ai.governance.actions import ActionKind
 from ws1ai.governance.approval import Decision
 from ws1ai.governance.audit import PrefectAuditStore
@@ -120,11 +120,6 @@ def _truth_frames(state: SandboxState) -> tuple[pl.DataFrame, pl.DataFrame, pl.D
     return apps, devices.join(people, on="email", how="left"), state.app_usage.frame
 
 
-def _writes(control: httpx.Client, since: int = 0) -> list[dict[str, Any]]:
-    """Every write except running the Intelligence export (a POST by API design that changes no device)."""
-    return [e for e in ledger(control)[since:] if e["method"] != "GET" and e["operation"] != "Report.Run"]
-
-
 def _run(**kwargs: Any) -> Any:
     return license_reclamation(
         min_idle_days=MIN_IDLE_DAYS, max_devices=MAX_DEVICES, return_state=True, **kwargs
@@ -136,10 +131,9 @@ def test_observe_mode_sends_no_write(tenant: httpx.Client, sandbox_state: Sandbo
     state = _run(mode=RolloutMode.OBSERVE, run_key="t-lr-observe")
     assert state.is_completed(), state
     assert _decided_by(state) == {("model-in-run", f"usage-tenant-{_as_of(sandbox_state)}")}
-    assert _writes(tenant) == []
-    # The only non-GET requests were the two report runs (installs, usage).
-    assert [e["operation"] for e in ledger(tenant) if e["method"] != "GET"] == ["Report.Run", "Report.Run"]
-    # The request log agrees: the only non-GET routes hit were the export's run and download search.
+    assert tenant_writes(tenant) == []
+    # The request log agrees: the only non-GET routes hit were the exports' run and download search (POSTs
+    # by the Intelligence API's design that change nothing).
     routes = tenant.get("/_sandbox/requests").json()["by_route"]
     assert {r for r in routes if not r.startswith("GET ")} == {
         "POST /v1/reports/{report_id}/run",
@@ -161,7 +155,7 @@ def test_approved_batch_uninstalls_notifies_and_a_rerun_repeats_nothing(
     assert state.is_completed(), state
     assert _decided_by(state) == {("model-in-run", f"usage-tenant-{_as_of(sandbox_state)}")}
 
-    writes = _writes(tenant)
+    writes = tenant_writes(tenant)
     uninstalled = {(e["device_ids"][0], e["app_id"]) for e in writes if e["operation"] == "App.Uninstall"}
     pushed = sorted(e["device_ids"][0] for e in writes if e["operation"].startswith("Message."))
     noted = sorted(e["device_ids"][0] for e in writes if e["operation"] == "AddNote")
@@ -179,7 +173,7 @@ def test_approved_batch_uninstalls_notifies_and_a_rerun_repeats_nothing(
     before = len(ledger(tenant))
     again = _run(mode=RolloutMode.APPROVE, run_key="t-lr-approve", candidates_path=str(candidates))
     assert again.is_completed() and again.name == "SKIPPED", again
-    assert _writes(tenant, since=before) == []
+    assert tenant_writes(tenant, since=before) == []
 
     # Each reclaim is reversible: rolling the uninstalls back through governance reinstalls exactly them.
     apps = {a: AppInfo(sandbox_state.apps[a]["name"], "purchased") for _, a in pairs}
@@ -193,7 +187,9 @@ def test_approved_batch_uninstalls_notifies_and_a_rerun_repeats_nothing(
     report = _rollback(uninstalls)
     assert sorted(report.rolled_back) == sorted(uninstalls), report
     reinstalled = {
-        (e["device_ids"][0], e["app_id"]) for e in _writes(tenant, before) if e["operation"] == "App.Install"
+        (e["device_ids"][0], e["app_id"])
+        for e in tenant_writes(tenant, before)
+        if e["operation"] == "App.Install"
     }
     assert reinstalled == pairs
     assert all(a in sandbox_state.app_installs.items(d) for d, a in pairs)
@@ -214,7 +210,7 @@ def test_rejected_batch_executes_nothing(
     approve_in_background(Decision.REJECT, approvers=("alice",))
     state = _run(mode=RolloutMode.APPROVE, run_key="t-lr-reject")
     assert state.is_completed() and state.name != "SKIPPED", state  # it did pause and ask
-    assert _writes(tenant) == []
+    assert tenant_writes(tenant) == []
 
 
 def test_the_trained_usage_model_decides_when_given(
@@ -238,7 +234,7 @@ def test_the_trained_usage_model_decides_when_given(
     state = _run(mode=RolloutMode.APPROVE, run_key="t-lr-model", usage_model_path=str(usage_model))
     assert state.is_completed(), state
     uninstalled = {
-        (e["device_ids"][0], e["app_id"]) for e in _writes(tenant) if e["operation"] == "App.Uninstall"
+        (e["device_ids"][0], e["app_id"]) for e in tenant_writes(tenant) if e["operation"] == "App.Uninstall"
     }
     assert uninstalled == set(expected.select("device_id", "app_id").iter_rows())
     assert _decided_by(state) == {("model", card.model_version)}
@@ -260,7 +256,7 @@ def test_too_short_a_history_falls_back_to_the_rule(
     )
     assert state.is_completed(), state
     assert _decided_by(state) == {("rule", "idle-rule-v1")}
-    writes = _writes(tenant)
+    writes = tenant_writes(tenant)
     uninstalled = {(e["device_ids"][0], e["app_id"]) for e in writes if e["operation"] == "App.Uninstall"}
     assert uninstalled == set(expected.select("device_id", "app_id").iter_rows())
     assert {e["operation"] for e in writes} == {"App.Uninstall", "Message.push", "AddNote"}

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from tests.flows.conftest import ledger
+from tests.flows.conftest import tenant_writes
 from ws1ai.cli import app
 
 pytestmark = pytest.mark.prefect
@@ -17,7 +17,7 @@ def test_run_compliance_triage_in_observe_mode_writes_nothing(tenant: httpx.Clie
     assert result.exit_code == 0, result.output
     assert "compliance_triage: Completed" in result.output
     assert "observe: " in result.output and " 0 executed" in result.output  # the run summary
-    assert [e for e in ledger(tenant) if e["method"] != "GET"] == []
+    assert tenant_writes(tenant) == []
 
 
 def test_run_rejects_an_unknown_flow() -> None:

@@ -19,7 +19,7 @@ from starlette.responses import Response
 
 from ws1ai.sandbox.errors import ApiError, json_response
 from ws1ai.sandbox.identifiers import stable_uuid
-from ws1ai.sandbox.routes.common import body_json, ctx, st
+from ws1ai.sandbox.routes.common import body_json, st
 from ws1ai.sandbox.state import SandboxState
 
 __all__ = ["REPORTS", "router"]
@@ -113,10 +113,9 @@ async def run_report(report_id: str, request: Request) -> Response:
             "end_date": end,
             "name": report["name"],
         }
+        # Not in the ledger: running an export changes nothing in the tenant (no device, user, app or
+        # profile), although it is a POST. `/_sandbox/requests` still counts it by route.
         state.report_runs[tracking] = run
-        state.record(
-            ctx(request), "Report.Run", [], body or None, report_id=report_id.lower(), tracking_id=tracking
-        )
     return json_response({"data": {**_public(run), "status": "SUBMITTED"}})
 
 

@@ -60,6 +60,15 @@ def browser_unavailable() -> str | None:
     return None
 
 
+_UNAVAILABLE = browser_unavailable()
+# Every browser test module: `pytestmark = BROWSER_TEST` (marked; skipped with the reason if it cannot run).
+BROWSER_TEST = [
+    pytest.mark.browser,
+    pytest.mark.prefect,
+    pytest.mark.skipif(_UNAVAILABLE is not None, reason=_UNAVAILABLE or ""),
+]
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -20,8 +20,8 @@ import pytest
 
 from tests.browser.conftest import (
     ARTIFACTS,
+    BROWSER_TEST,
     UIS,
-    browser_unavailable,
     fill_approval_form,
     open_approval_form,
     reject_paused_run,
@@ -29,12 +29,7 @@ from tests.browser.conftest import (
 )
 from tests.flows.conftest import ledger, token_for
 
-UNAVAILABLE = browser_unavailable()
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.prefect,
-    pytest.mark.skipif(UNAVAILABLE is not None, reason=UNAVAILABLE or ""),
-]
+pytestmark = BROWSER_TEST
 
 APPROVER = "alice"
 COMMENT = "approved in the Prefect UI by the browser test"

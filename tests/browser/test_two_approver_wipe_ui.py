@@ -24,7 +24,7 @@ import pytest
 
 from tests.browser.conftest import (
     ARTIFACTS,
-    browser_unavailable,
+    BROWSER_TEST,
     fill_approval_form,
     open_approval_form,
     reject_paused_run,
@@ -33,12 +33,7 @@ from tests.browser.conftest import (
 from tests.flows.conftest import tenant_writes, token_for
 from tests.flows.test_offboarding import ACTIVE_LEAVER, _leaver_facts
 
-UNAVAILABLE = browser_unavailable()
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.prefect,
-    pytest.mark.skipif(UNAVAILABLE is not None, reason=UNAVAILABLE or ""),
-]
+pytestmark = BROWSER_TEST
 
 UI = "v2"
 FIRST, SECOND = "alice", "bob"

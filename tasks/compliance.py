@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 from typing import Any
 
 import polars as pl
@@ -22,8 +23,9 @@ from prefect.cache_policies import NO_CACHE
 from models.registry import load_model
 from models.risk import fit_risk, risk_factors, score_risk
 from tasks.telemetry import INVENTORY_REPORT, report_frame
-from ws1ai.connectors.intelligence import ReportExporter
+from ws1ai.connectors.intelligence import IntelligenceSettings, ReportExporter
 from ws1ai.policies.compliance import DeviceFacts
+from ws1ai.settings import UEMSettings
 
 __all__ = ["COMPLIANCE_EVENT", "prioritise_by_risk", "read_compliance_history", "read_risk_inputs"]
 
@@ -50,9 +52,26 @@ HISTORY: dict[str, pl.DataType] = {
 }
 
 
-@task(name="read-risk-inputs", cache_policy=NO_CACHE)
+def _risk_inputs_key(_context: Any, parameters: dict[str, Any]) -> str:
+    """One export per tenant per clock hour: event-triggered runs (one device each, possibly many an hour)
+    share it instead of exporting the whole fleet's inventory and threat signals every time."""
+    tenant = IntelligenceSettings().base_url or UEMSettings().base_url
+    hour = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H")
+    digest = hashlib.sha256(f"{tenant}|{parameters.get('threat_days')}".encode()).hexdigest()[:16]
+    return f"ws1ai-risk-inputs-{digest}-{hour}"
+
+
+@task(
+    name="read-risk-inputs",
+    cache_key_fn=_risk_inputs_key,
+    cache_expiration=dt.timedelta(hours=1),
+    persist_result=True,
+)
 def read_risk_inputs(threat_days: int = 30) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(fleet assets: device_id, platform, os_version, department, role, purchase_date; threat_signals)."""
+    """(fleet assets: device_id, platform, os_version, department, role, purchase_date; threat_signals).
+
+    Cached for the clock hour (see `_risk_inputs_key`); live device facts come from the device API anyway.
+    """
     with ReportExporter() as reports:
         assets = report_frame(reports.export(INVENTORY_REPORT), ASSETS)
         start = dt.date.today() - dt.timedelta(days=threat_days)

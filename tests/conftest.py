@@ -9,6 +9,9 @@ import pytest
 
 # Backoff sleeps make tests slow without testing anything: the client reads this switch (stamina-style).
 os.environ.setdefault("WS1AI_TESTING", "1")
+# Tasks that cache across runs (the hourly risk-input export) would carry one test's tenant into the next;
+# the test that checks the cache switches this off for itself.
+os.environ.setdefault("PREFECT_TASKS_REFRESH_CACHE", "true")
 # The test server is SQLite and CI's two cores are busy: the default 10 s statement timeout (which is also
 # SQLite's busy wait) let "database is locked" through under load. The harness's server inherits these.
 os.environ.setdefault("PREFECT_SERVER_DATABASE_TIMEOUT", "60")

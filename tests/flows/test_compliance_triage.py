@@ -14,6 +14,7 @@ import pytest
 from prefect import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, FlowRunFilterId
 from prefect.events import emit_event
+from prefect.settings import PREFECT_TASKS_REFRESH_CACHE, temporary_settings
 from prefect.states import State
 
 from flows.compliance_triage import compliance_triage
@@ -183,3 +184,32 @@ def test_rejected_approval_executes_only_what_needed_none(
     )
     assert state.is_completed(), state
     assert tenant_writes(tenant) == []
+
+
+def test_event_runs_within_the_hour_share_one_fleet_export(tenant: httpx.Client) -> None:
+    """Each event-triggered run triages one device; the fleet-wide exports behind its risk score are made once
+    an hour per tenant, not once per event (the suite otherwise refreshes caches, see tests/conftest.py)."""
+    devices = _pick_devices()
+
+    def report_runs() -> int:
+        routes = tenant.get("/_sandbox/requests").json()["by_route"]
+        return int(routes.get("POST /v1/reports/{report_id}/run", 0))
+
+    before = report_runs()
+    # The suite refreshes caches (the first run exports and stores the result); the second run reads them.
+    first = compliance_triage(
+        mode=RolloutMode.OBSERVE, device_id=devices["plain"], run_key="t-cache", return_state=True
+    )
+    after_first = report_runs()
+    with temporary_settings({PREFECT_TASKS_REFRESH_CACHE: False}):
+        second = compliance_triage(
+            mode=RolloutMode.OBSERVE,
+            device_id=devices["unencrypted_mac"],
+            run_key="t-cache",
+            return_state=True,
+        )
+    assert first.is_completed() and second.is_completed(), (first, second)
+    assert after_first - before == 2  # inventory + threat signals
+    assert report_runs() == after_first  # the second event's run reused them
+    [row] = _artifact_rows(second, "compliance-triage-priorities")
+    assert row["device"] == devices["unencrypted_mac"] and "storage is not encrypted" in row["reasons"]

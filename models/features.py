@@ -34,6 +34,8 @@ __all__ = [
 WINDOWS: tuple[int, ...] = (7, 14, 30)
 # The longest look-back. A 90-day per-device baseline was tried; it costs 3x the scoring memory (the 100k
 # device budget is 500 MB) for no clear gain, so "more than usual" is the 7-day rate against the 30-day one.
+# Per-device z-scores (spread around the 30-day fit) and a Poisson surprise of 7-day counts were also tried:
+# no gain beyond seed-to-seed noise, for more scoring time (models/README.md, Health).
 MAX_WINDOW = max(WINDOWS)
 MIN_HISTORY = max(WINDOWS)  # first as-of date worth training or evaluating on: the trend windows are full
 LEVEL_SIGNALS: tuple[str, ...] = ("battery_health_pct", "storage_used_pct", "battery_cycles")

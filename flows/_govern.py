@@ -52,7 +52,8 @@ def govern_and_act(
     log.info("%s: %s", title, summary.splitlines()[0])
     if report.nothing_to_do:
         already = len(report.already_executed)
-        return Completed(name="SKIPPED", message=f"nothing to do ({already} already executed earlier)")
+        why = f"{already} already executed earlier; `ws1ai audit export` says when and by whom"
+        return Completed(name="SKIPPED", message=f"nothing to do ({why})")
     if report.execution.failed:
         log.warning("%d actions failed: %s", len(report.execution.failed), report.execution.failed)
     return Completed(message=summary.splitlines()[0])

@@ -25,6 +25,7 @@ from models.risk import fit_risk, risk_factors, score_risk
 from tasks.telemetry import INVENTORY_REPORT, report_frame
 from ws1ai.connectors.intelligence import IntelligenceSettings, ReportExporter
 from ws1ai.policies.compliance import DeviceFacts
+from ws1ai.prefect_events import iter_events
 from ws1ai.settings import UEMSettings
 
 __all__ = ["COMPLIANCE_EVENT", "prioritise_by_risk", "read_compliance_history", "read_risk_inputs"]
@@ -82,27 +83,20 @@ def read_risk_inputs(threat_days: int = 30) -> tuple[pl.DataFrame, pl.DataFrame]
 @task(name="read-compliance-history", cache_policy=NO_CACHE)
 def read_compliance_history(device_ids: list[int], lookback_days: int = 90) -> pl.DataFrame:
     """compliance_history(device_id, date, compliance_status) for `device_ids`, from the receiver's events."""
-    from prefect import get_client
     from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter, EventResourceFilter
 
     if not device_ids:
         return pl.DataFrame(schema=HISTORY)
     now = dt.datetime.now(dt.UTC)
     rows: list[dict[str, Any]] = []
-    with get_client(sync_client=True) as client:
-        # Batches of resource ids keep the filter (a query-string-sized JSON body) bounded.
-        for i in range(0, len(device_ids), 200):
-            flt = EventFilter(
-                event=EventNameFilter(name=[COMPLIANCE_EVENT]),
-                occurred=EventOccurredFilter(since=now - dt.timedelta(days=lookback_days), until=now),
-                resource=EventResourceFilter(id=[f"ws1.device.{d}" for d in device_ids[i : i + 200]]),
-            )
-            page = client.read_events(filter=flt, limit=50)  # the API caps a page at 50
-            while True:
-                rows += [row for ev in page.events if (row := _history_row(ev)) is not None]
-                if page.next_page is None:
-                    break
-                page = client.read_events_page(str(page.next_page))
+    # Batches of resource ids keep the filter (a JSON body) bounded.
+    for i in range(0, len(device_ids), 200):
+        flt = EventFilter(
+            event=EventNameFilter(name=[COMPLIANCE_EVENT]),
+            occurred=EventOccurredFilter(since=now - dt.timedelta(days=lookback_days), until=now),
+            resource=EventResourceFilter(id=[f"ws1.device.{d}" for d in device_ids[i : i + 200]]),
+        )
+        rows += [row for ev in iter_events(flt) if (row := _history_row(ev)) is not None]
     return pl.DataFrame(rows, schema=HISTORY).unique().sort("device_id", "date")
 
 

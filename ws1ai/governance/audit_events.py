@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ws1ai.governance.audit_records import AuditRecord
+from ws1ai.prefect_events import iter_events
 
 __all__ = ["EVENT_PREFIX", "emit_events", "flush_events", "read_events"]
 
@@ -65,7 +66,6 @@ def read_events(
     since: datetime | None, correlation_ids: Collection[str] | None, *, lookback_days: int
 ) -> list[AuditRecord]:
     """Records rebuilt from their per-device events (those whose events are all still there)."""
-    from prefect import get_client
     from prefect.events.filters import (
         EventFilter,
         EventNameFilter,
@@ -83,19 +83,13 @@ def read_events(
     )
     by_record: dict[str, dict[str, Any]] = {}
     targets: dict[str, set[str]] = defaultdict(set)
-    with get_client(sync_client=True) as client:
-        page = client.read_events(filter=flt, limit=50)  # the API caps a page at 50
-        while True:
-            for ev in page.events:
-                p = ev.payload
-                rid = p.get("record_id")
-                if not isinstance(rid, str) or "record" not in p:
-                    continue
-                by_record[rid] = p["record"]
-                targets[rid].add(str(p.get("target")))
-            if page.next_page is None:
-                break
-            page = client.read_events_page(str(page.next_page))
+    for ev in iter_events(flt):
+        p = ev.payload
+        rid = p.get("record_id")
+        if not isinstance(rid, str) or "record" not in p:
+            continue
+        by_record[rid] = p["record"]
+        targets[rid].add(str(p.get("target")))
     out: list[AuditRecord] = []
     for rid, rec in by_record.items():
         rec = dict(rec)

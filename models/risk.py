@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -194,8 +195,10 @@ def score_risk(
     as_of: dt.date,
     only_noncompliant: bool = True,
     max_reasons: int = 3,
+    keep: Sequence[str] = (),
 ) -> pl.DataFrame:
-    """device_id, risk_score (0-1), reasons (largest contributions first, only factors that scored)."""
+    """device_id, risk_score (0-1), reasons (largest contributions first, only factors that scored), plus the
+    `keep` columns of `risk_factors` (e.g. sensitivity, violation_days) for callers that show them."""
     f = risk_factors(devices, threats, history, params, as_of)
     if only_noncompliant:
         f = f.filter(pl.col("compliance_status") == "NonCompliant")
@@ -210,7 +213,7 @@ def score_risk(
         order = np.argsort(-row_pts, kind="stable")
         reasons.append([str(row_txt[i]) for i in order[:max_reasons] if row_pts[i] > 0])
     return (
-        f.select("device_id", "risk_score")
+        f.select("device_id", "risk_score", *keep)
         .with_columns(pl.Series("reasons", reasons, dtype=pl.List(pl.String)))
         .sort("risk_score", "device_id", descending=[True, False])
     )

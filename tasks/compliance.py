@@ -21,7 +21,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from models.registry import load_model
-from models.risk import fit_risk, risk_factors, score_risk
+from models.risk import fit_risk, score_risk
 from tasks.telemetry import INVENTORY_REPORT, report_frame
 from ws1ai.connectors.intelligence import IntelligenceSettings, ReportExporter
 from ws1ai.policies.compliance import DeviceFacts
@@ -160,12 +160,8 @@ def prioritise_by_risk(
     frame = live.join(
         assets.select("device_id", "department", "role", "purchase_date"), on="device_id", how="left"
     )
-    factors = risk_factors(frame, threats, history, params, as_of).select(
-        "device_id", "sensitivity", "violation_days"
-    )
-    scored = score_risk(frame, threats, history, params, as_of, only_noncompliant=False).join(
-        factors, on="device_id", how="left"
-    )
+    shown = ("sensitivity", "violation_days")
+    scored = score_risk(frame, threats, history, params, as_of, only_noncompliant=False, keep=shown)
     by_id = {d.device_id: d for d in devices}
     ranked = [
         by_id[row["device_id"]].model_copy(

@@ -67,6 +67,9 @@ def test_risk_reasons_are_true_of_the_input() -> None:
     assert not any("role" in r for r in reasons[4])  # configured low
     assert "non-compliant for 10 days" in reasons[2]
     assert any(r.startswith("device is 6.8 years old") for r in reasons[2])
+    shown = score_risk(dev, threats, history, params, D, keep=("sensitivity", "violation_days"))
+    facts = {r["device_id"]: (r["sensitivity"], r["violation_days"]) for r in shown.iter_rows(named=True)}
+    assert facts[1] == ("high", None) and facts[2][1] == 10 and facts[4] == ("low", None)
     scores = dict(zip(out["device_id"], out["risk_score"], strict=True))
     assert scores[1] > scores[4] and scores[2] > scores[4] and all(0 < s < 1 for s in scores.values())
 

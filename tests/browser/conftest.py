@@ -303,6 +303,19 @@ def start_flow_in_thread(call: Callable[[], Any], name: str) -> tuple[threading.
     return thread, outcome
 
 
+def await_flow_completed(page: Any, flow_thread: threading.Thread, outcome: dict[str, Any]) -> None:
+    """After the last approval: the flow thread ends, its run is COMPLETED, and the UI says so too."""
+    from playwright.sync_api import expect
+
+    flow_thread.join(timeout=180)
+    assert not flow_thread.is_alive(), "the flow did not finish after the last approval in the UI"
+    assert "error" not in outcome, outcome.get("error")
+    state = outcome["state"]
+    assert state.is_completed(), state
+    page.reload()
+    expect(page.get_by_text("Completed", exact=True).first).to_be_visible()
+
+
 def reject_paused_run(flow_run_id: str, *, approver: str, token: str, flow_thread: threading.Thread) -> None:
     """Never leave a paused run behind: reject it through the API so the flow (and its thread) ends.
 

@@ -22,6 +22,7 @@ from tests.browser.conftest import (
     ARTIFACTS,
     BROWSER_TEST,
     UIS,
+    await_flow_completed,
     fill_approval_form,
     open_approval_form,
     reject_paused_run,
@@ -109,14 +110,7 @@ def test_paused_triage_is_approved_through_the_prefect_ui_form(
         submit.click()
         expect(dialog).to_be_hidden()
 
-        flow_thread.join(timeout=180)
-        assert not flow_thread.is_alive(), "the flow did not finish after the UI approval"
-        assert "error" not in outcome, outcome.get("error")
-        state = outcome["state"]
-        assert state.is_completed(), state
-        # The UI shows the run finished, too.
-        page.reload()
-        expect(page.get_by_text("Completed", exact=True).first).to_be_visible()
+        await_flow_completed(page, flow_thread, outcome)
     finally:
         if flow_thread.is_alive() and pending is not None:
             reject_paused_run(

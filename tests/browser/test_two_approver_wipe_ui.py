@@ -25,6 +25,7 @@ import pytest
 from tests.browser.conftest import (
     ARTIFACTS,
     BROWSER_TEST,
+    await_flow_completed,
     fill_approval_form,
     open_approval_form,
     reject_paused_run,
@@ -46,6 +47,25 @@ def _approve_as(page: Any, dialog: Any, approver: str, comment: str) -> tuple[An
     """Fill the open form: approve the batch as `approver` with their token; returns (token field, submit
     button), not yet clicked."""
     return fill_approval_form(page, UI, dialog, approver=approver, token=token_for(approver), comment=comment)
+
+
+def _submit_and_wait_for_wipe_alone(
+    dialog: Any, submit: Any, pending: Any, flow_thread: Any, tenant: httpx.Client, wipe_cid: str
+) -> Any:
+    """Submit the form; the run must pause again with only the wipe left, approved by FIRST alone, and the
+    tenant untouched (in approve mode nothing executes until the whole request is decided)."""
+    from playwright.sync_api import expect
+
+    from ws1ai.governance.resume import wait_for_pending
+
+    submit.click()
+    expect(dialog).to_be_hidden()
+    pending = wait_for_pending(after_round=pending.request.round, timeout=120)
+    assert flow_thread.is_alive()
+    [item] = pending.request.items
+    assert (item.correlation_id, item.approvals) == (wipe_cid, [FIRST]), pending.request
+    assert tenant_writes(tenant) == []
+    return pending
 
 
 @pytest.mark.timeout(600)
@@ -90,16 +110,9 @@ def test_wipe_needs_two_distinct_approvers_through_the_ui_form(
         expect(dialog.get_by_text(wipe_cid).first).to_be_visible()
         expect(dialog.get_by_text("0/2").first).to_be_visible()
         _, submit = _approve_as(page, dialog, FIRST, FIRST_COMMENT)
-        submit.click()
-        expect(dialog).to_be_hidden()
-
         # The run pauses again for the wipe alone; nothing has been written to the tenant, and no wipe.
-        pending = wait_for_pending(after_round=pending.request.round, timeout=120)
-        assert flow_thread.is_alive()
-        [item] = pending.request.items
-        assert (item.correlation_id, item.approvals) == (wipe_cid, [FIRST]), pending.request
+        pending = _submit_and_wait_for_wipe_alone(dialog, submit, pending, flow_thread, tenant, wipe_cid)
         assert "waiting for a second, distinct approver" in pending.request.note
-        assert tenant_writes(tenant) == []
 
         # Round 2: the same approver again, through the browser: refused, and still one approval.
         dialog = open_approval_form(page, UI, prefect_ui_url, pending)
@@ -108,15 +121,8 @@ def test_wipe_needs_two_distinct_approvers_through_the_ui_form(
         expect(dialog.get_by_text("waiting for a second, distinct approver").first).to_be_in_viewport()
         expect(dialog.get_by_text(f"1/2 ({FIRST})").first).to_be_in_viewport()
         _, submit = _approve_as(page, dialog, FIRST, "me again")
-        submit.click()
-        expect(dialog).to_be_hidden()
-
-        pending = wait_for_pending(after_round=pending.request.round, timeout=120)
-        assert flow_thread.is_alive()
-        [item] = pending.request.items
-        assert (item.correlation_id, item.approvals) == (wipe_cid, [FIRST]), pending.request
+        pending = _submit_and_wait_for_wipe_alone(dialog, submit, pending, flow_thread, tenant, wipe_cid)
         assert f"{FIRST} has already approved; a second, distinct approver is needed" in pending.request.note
-        assert tenant_writes(tenant) == []
 
         # Round 3: a second, distinct approver in the browser. The form says why it is asked again. (A taller
         # window, so that the screenshot holds the whole form: why it is asked, the wipe, the filled fields.)
@@ -133,13 +139,7 @@ def test_wipe_needs_two_distinct_approvers_through_the_ui_form(
         submit.click()
         expect(dialog).to_be_hidden()
 
-        flow_thread.join(timeout=180)
-        assert not flow_thread.is_alive(), "the flow did not finish after the second approval"
-        assert "error" not in outcome, outcome.get("error")
-        state = outcome["state"]
-        assert state.is_completed(), state
-        page.reload()
-        expect(page.get_by_text("Completed", exact=True).first).to_be_visible()
+        await_flow_completed(page, flow_thread, outcome)
     finally:
         if flow_thread.is_alive() and pending is not None:
             reject_paused_run(

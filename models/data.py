@@ -149,13 +149,16 @@ def last_date(data_dir: str | Path, table: str = "telemetry") -> dt.date:
     path = _path(Path(data_dir), table)
     if not path.exists():
         raise ContractError(table, None, f"required table missing: {path.name} not in {data_dir}")
-    value = pl.scan_parquet(path).select(pl.col(col).max()).collect().item()
-    if value is None:
-        raise ContractError(table, col, "table is empty: cannot infer the as-of date")
-    if isinstance(value, dt.datetime):
-        return value.date()
+    lf = pl.scan_parquet(path)
+    dtype = lf.collect_schema().get(col)
+    if dtype is None:
+        raise ContractError(table, col, "missing column")
+    if not (dtype in (pl.Date(), pl.String()) or isinstance(dtype, pl.Datetime)):
+        raise ContractError(table, col, f"dtype is {dtype}, expected Date")
+    # Read as validation reads it (midnight timestamps and ISO strings are dates; see schemas._coerce).
+    value = lf.select(pl.col(col).cast(pl.Date, strict=False).max()).collect().item()
     if not isinstance(value, dt.date):
-        raise ContractError(table, col, f"dtype is {type(value).__name__}, expected date")
+        raise ContractError(table, col, "table is empty: cannot infer the as-of date")
     return value
 
 

@@ -157,11 +157,29 @@ EVENT_DATE_COLUMNS: dict[str, str] = {
 
 
 def _coerce(table: str, name: str, series: pl.Series, want: pl.DataType) -> pl.Series:
-    """Cast only lossless widenings of the same kind; anything else is a wrong dtype."""
+    """Cast only lossless conversions of the same meaning; anything else is a wrong dtype.
+
+    Accepted beside widenings: what pandas-based tools write for the same values. A day written as a
+    timestamp at midnight (datetime64 columns) is that day; an integer count written as a float (pandas
+    turns an integer column with gaps into float64 with NaN) is that count; NaN in a float reading means
+    "not reported", which is null here. A time of day, or a fraction in a count, is still refused."""
     have = series.dtype
+    if have.is_float():
+        series = series.fill_nan(None)  # NaN compares above every bound: it would read as impossible
     if have == want:
         return series
     if have == pl.Null():
+        return series.cast(want)
+    if want == _D and isinstance(have, pl.Datetime):
+        return _midnight_to_date(table, name, series)
+    if want == _D and have == _S:
+        parsed = series.str.to_date("%Y-%m-%d", strict=False)
+        if bad := int((parsed.is_null() & series.is_not_null()).sum()):
+            raise ContractError(table, name, f"{bad} value(s) are not YYYY-MM-DD dates")
+        return parsed
+    if want == _I and have.is_float():
+        if bad := int((series != series.round(0)).sum()):
+            raise ContractError(table, name, f"{bad} non-integer value(s) in {have}, expected {want}")
         return series.cast(want)
     ok = (
         (want == _I and have.is_integer())
@@ -174,6 +192,19 @@ def _coerce(table: str, name: str, series: pl.Series, want: pl.DataType) -> pl.S
     if want == _T and isinstance(have, pl.Datetime) and have.time_zone is not None:
         series = series.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
     return series.cast(want)
+
+
+def _midnight_to_date(table: str, name: str, series: pl.Series) -> pl.Series:
+    """A date column written as timestamps: accepted when every one is at midnight (UTC if zoned)."""
+    dtype = series.dtype
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+        series = series.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+    days = series.dt.date()
+    if bad := int((series != days.cast(series.dtype)).sum()):
+        raise ContractError(
+            table, name, f"dtype is {dtype} with {bad} value(s) not at midnight, expected a date"
+        )
+    return days
 
 
 def validate_table(table: str, df: pl.DataFrame, as_of: dt.date | None = None) -> pl.DataFrame:

@@ -274,6 +274,10 @@ def install_features(
     as_of_dates: Sequence[dt.date],
 ) -> pl.DataFrame:
     """One row per (paid install, as_of), using only usage and installs dated on or before each as_of."""
+    # Sorted once so that sums of minutes and the choice among duplicate installs (the earliest) do not
+    # depend on the files' row order: the same data always gives the same features, hence the same model.
+    installs = installs.sort("device_id", "app_id", "installed_on", nulls_last=False)
+    usage = usage.sort("device_id", "app_id", "date")
     parts = [_one_date(devices, apps, installs, usage, d) for d in sorted(set(as_of_dates))]
     if not parts:
         raise ValueError("no as-of dates")

@@ -73,3 +73,41 @@ def test_enum_and_null_checks() -> None:
     )
     with pytest.raises(ContractError, match=r"failures\.device_id: 1 null"):
         validate_table("failures", failures)
+
+
+def test_pandas_style_columns_are_read_as_the_same_values() -> None:
+    """datetime64 at midnight for a date, float64 with NaN for an integer count with gaps, NaN readings."""
+    df = _telemetry(
+        date=[dt.datetime(2026, 1, 1), dt.datetime(2026, 1, 2)],
+        crash_count=[0.0, float("nan")],
+        battery_health_pct=[float("nan"), 90.5],
+    ).with_columns(pl.col("date").cast(pl.Datetime("ns")))
+    out = validate_table("telemetry", df, as_of=dt.date(2026, 1, 2))
+    assert out["date"].to_list() == [dt.date(2026, 1, 1), dt.date(2026, 1, 2)]
+    assert out.schema["crash_count"] == pl.Int64 and out["crash_count"].to_list() == [0, None]
+    assert out["battery_health_pct"].to_list() == [None, 90.5]
+
+
+def test_zoned_midnights_and_iso_strings_are_dates() -> None:
+    zoned = pl.Series([dt.datetime(2026, 1, 1), dt.datetime(2026, 1, 2)]).dt.replace_time_zone("UTC")
+    assert validate_table("telemetry", _telemetry(date=zoned))["date"][1] == dt.date(2026, 1, 2)
+    assert validate_table("telemetry", _telemetry(date=["2026-01-01", "2026-01-02"]))["date"][0] == dt.date(
+        2026, 1, 1
+    )
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "pattern"),
+    [
+        (
+            "date",
+            [dt.datetime(2026, 1, 1, 9, 30), dt.datetime(2026, 1, 2)],
+            "dtype is Datetime.* with 1 value.* not at midnight",
+        ),
+        ("date", ["2026-01-01", "01/02/2026"], "1 value.* not YYYY-MM-DD"),
+        ("crash_count", [0.0, 1.5], "1 non-integer value"),
+    ],
+)
+def test_lossy_conversions_are_still_refused(column: str, values: list[object], pattern: str) -> None:
+    with pytest.raises(ContractError, match=rf"telemetry\.{column}: {pattern}"):
+        validate_table("telemetry", _telemetry(**{column: values}))

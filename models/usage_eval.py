@@ -54,9 +54,11 @@ def evaluate_usage(
         return {
             "reclaimed": r.height,
             "false_reclaim_rate": mean_or_none(r["used_next"]),
-            # Of installs not used in the next 30 days, and of those also unused in the last 30.
+            # "Paid installs that stay idle", three ways (nested): unused in the next 30 days; also unused
+            # in the last 30; idle for 60 days already (what the idle-60 rule reclaims) and still idle.
             "idle_found": mean_or_none(idle[col]),
             "stay_idle_found": mean_or_none(stay[col]),
+            "idle_60_stay_idle_found": mean_or_none(idle.filter(pl.col("idle60"))[col]),
             "monthly_saving_usd": float(r.filter(pl.col("used_next") == 0)["license_cost_usd"].sum()),
         }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import polars as pl
@@ -82,6 +83,12 @@ def test_usage_cli_writes_candidates(fleet_dir: Path, tmp_path: Path) -> None:
         models_app, ["evaluate", "usage", "--data", str(fleet_dir), "--model", str(model), "--json"]
     )
     assert res.exit_code == 0, res.output
+    metrics = json.loads(res.output)
+    assert metrics["horizon_days"] == 30 and metrics["reclaimed"] > 0
+    # The idle-60 population is by definition what the rule reclaims: it finds all of it, the model less.
+    rule = metrics["baseline_idle_60_days"]
+    assert rule["idle_60_stay_idle_found"] == 1.0 and rule["stay_idle_found"] < 1.0
+    assert 0 < metrics["idle_found"] <= metrics["stay_idle_found"] <= metrics["idle_60_stay_idle_found"] < 1
     out = tmp_path / "usage.parquet"
     res = runner.invoke(
         models_app, ["score", "usage", "--data", str(fleet_dir), "--model", str(model), "--out", str(out)]

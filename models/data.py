@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from models.schemas import CONTRACTS, EVENT_DATE_COLUMNS, ContractError, validate_table
+from models.schemas import EVENT_DATE_COLUMNS, ContractError, model_columns, validate_table
 
 __all__ = ["Tables", "data_hash", "iter_device_blocks", "last_date", "load_tables"]
 
@@ -27,11 +27,11 @@ def _path(data_dir: Path, table: str) -> Path:
 
 
 def _empty(table: str) -> pl.DataFrame:
-    return pl.DataFrame(schema={c: s.dtype for c, s in CONTRACTS[table].items()})
+    return pl.DataFrame(schema={c: s.dtype for c, s in model_columns(table).items()})
 
 
 def _scan(path: Path, table: str, as_of: dt.date | None, lookback_days: int | None) -> pl.LazyFrame:
-    """The contract's columns (extra ones are never read) of the rows dated within the window."""
+    """The columns models use (extra and personal ones are never read) of the rows dated within the window."""
     lf = pl.scan_parquet(path)
     names = lf.collect_schema().names()
     date_col = EVENT_DATE_COLUMNS.get(table)
@@ -42,7 +42,7 @@ def _scan(path: Path, table: str, as_of: dt.date | None, lookback_days: int | No
         if lookback_days is not None and as_of is not None and table != "app_installs":
             lf = lf.filter(col > as_of - dt.timedelta(days=lookback_days))
     # A missing contract column is left for validate_table to name.
-    return lf.select([c for c in CONTRACTS[table] if c in names])
+    return lf.select([c for c in model_columns(table) if c in names])
 
 
 def _dir(data_dir: str | Path) -> Path:

@@ -19,6 +19,7 @@ __all__ = [
     "Column",
     "ContractError",
     "contract_fingerprint",
+    "model_columns",
     "validate_table",
 ]
 
@@ -39,6 +40,9 @@ class Column:
     lo: float | None = None  # inclusive physical bounds, checked on non-null values
     hi: float | None = None
     allowed: tuple[str, ...] | None = None
+    # Personal data (names, e-mail addresses, serial numbers): in the DESIGN.md table, never read by a model.
+    # Not required either, so a fleet exported without personal data is valid input.
+    personal: bool = False
 
 
 _I, _F, _S, _B = pl.Int64(), pl.Float64(), pl.String(), pl.Boolean()
@@ -48,13 +52,13 @@ CONTRACTS: dict[str, dict[str, Column]] = {
     "devices": {
         "device_id": Column(_I),
         "uuid": Column(_S, nullable=True),
-        "serial_number": Column(_S, nullable=True),
+        "serial_number": Column(_S, nullable=True, personal=True),
         "platform": Column(_S),
         "model": Column(_S, nullable=True),
         "os_version": Column(_S, nullable=True),
         "ownership": Column(_S, nullable=True, allowed=("C", "E", "S")),
-        "user_name": Column(_S, nullable=True),
-        "user_email": Column(_S, nullable=True),
+        "user_name": Column(_S, nullable=True, personal=True),
+        "user_email": Column(_S, nullable=True, personal=True),
         "department": Column(_S, nullable=True),
         "role": Column(_S, nullable=True),
         "location_group_id": Column(_I, nullable=True),
@@ -102,12 +106,12 @@ CONTRACTS: dict[str, dict[str, Column]] = {
     },
     "employees": {
         "employee_id": Column(_S),
-        "name": Column(_S, nullable=True),
-        "email": Column(_S, nullable=True),
+        "name": Column(_S, nullable=True, personal=True),
+        "email": Column(_S, nullable=True, personal=True),
         "department": Column(_S, nullable=True),
         "role": Column(_S, nullable=True),
         "location": Column(_S, nullable=True),
-        "manager_email": Column(_S, nullable=True),
+        "manager_email": Column(_S, nullable=True, personal=True),
         "start_date": Column(_D, nullable=True),
         "end_date": Column(_D, nullable=True),
         "status": Column(_S, nullable=True, allowed=("active", "pending_start", "terminated")),
@@ -145,6 +149,11 @@ CONTRACTS: dict[str, dict[str, Column]] = {
         "role": Column(_S, nullable=True),
     },
 }
+
+def model_columns(table: str) -> dict[str, Column]:
+    """The contract's columns that models read: all but personal data."""
+    return {name: col for name, col in CONTRACTS[table].items() if not col.personal}
+
 
 # Columns that record when an event happened: none may be later than the as-of date.
 EVENT_DATE_COLUMNS: dict[str, str] = {
@@ -208,10 +217,12 @@ def _midnight_to_date(table: str, name: str, series: pl.Series) -> pl.Series:
 
 
 def validate_table(table: str, df: pl.DataFrame, as_of: dt.date | None = None) -> pl.DataFrame:
-    """Return `df` restricted to the contract's columns in contract dtypes, or raise ContractError."""
+    """Return `df` restricted to the contract's columns in contract dtypes, or raise ContractError.
+
+    Personal-data columns are neither required nor returned: models never hold them."""
     if table not in CONTRACTS:
         raise ContractError(table, None, f"unknown table (known: {', '.join(sorted(CONTRACTS))})")
-    spec = CONTRACTS[table]
+    spec = model_columns(table)
     missing = [c for c in spec if c not in df.columns]
     if missing:
         raise ContractError(table, missing[0], f"missing column (all missing: {', '.join(missing)})")

@@ -111,3 +111,34 @@ def test_zoned_midnights_and_iso_strings_are_dates() -> None:
 def test_lossy_conversions_are_still_refused(column: str, values: list[object], pattern: str) -> None:
     with pytest.raises(ContractError, match=rf"telemetry\.{column}: {pattern}"):
         validate_table("telemetry", _telemetry(**{column: values}))
+
+
+def test_personal_data_is_optional_and_never_returned() -> None:
+    devices = pl.DataFrame(
+        {
+            "device_id": [1],
+            "uuid": ["u1"],
+            "platform": ["WinRT"],
+            "model": ["m"],
+            "os_version": ["10"],
+            "ownership": ["C"],
+            "department": ["Sales"],
+            "role": ["AE"],
+            "location_group_id": [7],
+            "enrolled_on": [dt.datetime(2025, 1, 1)],
+            "last_seen": [dt.datetime(2026, 1, 1)],
+            "compliance_status": ["Compliant"],
+            "compromised": [False],
+            "encrypted": [True],
+            "purchase_date": [dt.date(2024, 12, 1)],
+            "warranty_end": [dt.date(2027, 12, 1)],
+        }
+    )
+    out = validate_table("devices", devices)  # no serial number, user name or e-mail: still valid
+    with_pii = devices.with_columns(
+        serial_number=pl.lit("C02XYZ"), user_name=pl.lit("Ann Lee"), user_email=pl.lit("ann@example.com")
+    )
+    assert validate_table("devices", with_pii).equals(out)
+    assert not {"serial_number", "user_name", "user_email"} & set(out.columns)
+    with pytest.raises(ContractError, match=r"devices\.platform: missing column"):
+        validate_table("devices", devices.drop("platform"))

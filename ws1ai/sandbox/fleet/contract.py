@@ -67,6 +67,8 @@ CONTRACT: dict[str, dict[str, pl.DataType]] = {
         "status": _S,
     },
     "threat_signals": {"device_id": _I, "date": _D, "edr_risk_score": _F, "source": _S},
+    # Optional in the models' contract: one row per device at its first window day and per status change.
+    "compliance_history": {"device_id": _I, "date": _D, "compliance_status": _S},
     # Not in DESIGN.md: what the sandbox and the role-bundle model need besides the contract tables.
     "profiles": {"profile_id": _I, "name": _S, "platform": _S, "kind": _S},
     "device_profiles": {"device_id": _I, "profile_id": _I},

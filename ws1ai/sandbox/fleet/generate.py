@@ -7,7 +7,7 @@ and device attributes do not depend on the window length (a longer `days` extend
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
@@ -19,6 +19,7 @@ from ws1ai.sandbox.fleet._time import day_number, days_to_series, rng_for
 from ws1ai.sandbox.fleet.absences import draw_absences
 from ws1ai.sandbox.fleet.apps import app_table, simulate_installs, simulate_usage
 from ws1ai.sandbox.fleet.catalog import MIN_COMPLIANT_LAG, MODELS, OS_VERSIONS, SITES
+from ws1ai.sandbox.fleet.compliance import ComplianceCauses, simulate_compliance_history
 from ws1ai.sandbox.fleet.contract import CONTRACT
 from ws1ai.sandbox.fleet.devices import Devices, generate_devices
 from ws1ai.sandbox.fleet.employees import ROLE_TABLE, People, generate_people
@@ -51,14 +52,18 @@ class Fleet:
     smart_groups: pl.DataFrame
     start: date
     end: date
+    # Last, with a default, so that a Fleet built by hand need not pass it: then an empty table.
+    compliance_history: pl.DataFrame = field(default_factory=lambda: _no_history())
 
     def tables(self) -> dict[str, pl.DataFrame]:
         return {name: getattr(self, name) for name in CONTRACT}
 
 
 def generate_fleet(
-    devices: int, seed: int, days: int, end: date = DEFAULT_END, *, progress: ProgressFn | None = None
+    devices: int, seed: int, days: int, end: date = DEFAULT_END, *, progress: ProgressFn | None = None,
+    compliance_history: bool = True,
 ) -> Fleet:
+    """The fleet's tables; `compliance_history=False` leaves that table empty (every other is the same)."""
     people, dev, life, device_ids = core_stages(devices, seed, days, end)
     end_day = day_number(end)
     start_day = end_day - days + 1
@@ -72,8 +77,8 @@ def generate_fleet(
     absences = draw_absences(rng_for(seed, 14), len(people.holders), start_day, end_day)
     telemetry = simulate_telemetry(seed, dev, life, draw_params(rng_for(seed, 5), dev, start_day), start_day,
                                    days, device_ids, absences, tick("telemetry", devices))
-    devices_frame = _devices_frame(rng_for(seed, 6), people, dev, life, telemetry, device_ids, start_day,
-                                   end_day)
+    devices_frame, causes = _devices_frame(rng_for(seed, 6), people, dev, life, telemetry, device_ids,
+                                           start_day, end_day)
     noncompliant = (devices_frame.sort("_row")["compliance_status"] == "NonCompliant").to_numpy()
     threats = simulate_threats(rng_for(seed, 8), dev, life, noncompliant, start_day, end_day, device_ids)
 
@@ -115,6 +120,8 @@ def generate_fleet(
         smart_groups=smart_group_table(),
         start=start,
         end=end,
+        compliance_history=(simulate_compliance_history(seed, dev, causes, device_ids, start_day, end_day)
+                            if compliance_history else _no_history()),
     )
 
 
@@ -144,7 +151,7 @@ def _device_ids(rng: np.random.Generator, dev: Devices) -> IntArray:
 def _devices_frame(
     rng: np.random.Generator, people: People, dev: Devices, life: Lifecycle, telemetry: pl.DataFrame,
     device_ids: IntArray, start_day: int, end_day: int,
-) -> pl.DataFrame:
+) -> tuple[pl.DataFrame, ComplianceCauses]:
     n = len(dev.model)
     emp = people.employees
     holder_rows = people.holders[dev.holder]
@@ -166,13 +173,13 @@ def _devices_frame(
     lag_limit = np.array([MIN_COMPLIANT_LAG[p] for p in platform])
     # Mobile threat defence integration marks about half the infected devices non-compliant.
     flagged_threat = (dev.infected_day <= end_day - 3) & (rng.random(n) < 0.5)
-    violation = (
-        (dev.compromised & (rng.random(n) < 0.9)) | ~dev.encrypted | (dev.os_lag > lag_limit)
-        | flagged_threat | (rng.random(n) < 0.03)
-    )
+    detected = dev.compromised & (rng.random(n) < 0.9)
+    noise = rng.random(n) < 0.03
+    violation = detected | ~dev.encrypted | (dev.os_lag > lag_limit) | flagged_threat | noise
     stale = last_day < end_day - 30
     compliance = np.where(violation, "NonCompliant", "Compliant").astype(object)
-    compliance[stale | (rng.random(n) < 0.015)] = "NotAvailable"
+    unavailable = stale | (rng.random(n) < 0.015)
+    compliance[unavailable] = "NotAvailable"
 
     os_version = [OS_VERSIONS[p][lag] for p, lag in zip(platform, dev.os_lag, strict=True)]
     warranty = dev.purchase_day + np.array([m.warranty_years for m in model]) * 365
@@ -183,6 +190,8 @@ def _devices_frame(
     same_day = last_day <= dev.enroll_day  # seen only on the enrolment day: after the enrolment itself
     seen_secs = np.where(same_day, np.minimum(np.maximum(seen_secs, enrol_secs + 60), 86_399), seen_secs)
     last_day = np.maximum(last_day, dev.enroll_day)
+    causes = ComplianceCauses(detected, ~dev.encrypted, dev.os_lag > lag_limit, flagged_threat, noise,
+                              unavailable, stale, last_day)
     uuids = uuid4s(rng, n)
     serials = serial_numbers(rng, dev.model)
     emails = emp["email"].to_numpy()[holder_rows]
@@ -208,7 +217,11 @@ def _devices_frame(
         "encrypted": dev.encrypted,
         "purchase_date": days_to_series("purchase_date", dev.purchase_day),
         "warranty_end": days_to_series("warranty_end", warranty),
-    }, schema_overrides=_PLAIN_DEVICE_DTYPES).sort("device_id")
+    }, schema_overrides=_PLAIN_DEVICE_DTYPES).sort("device_id"), causes
+
+
+def _no_history() -> pl.DataFrame:
+    return pl.DataFrame(schema=CONTRACT["compliance_history"])
 
 
 def _datetime(days: IntArray, seconds: IntArray) -> pl.Series:

@@ -15,6 +15,7 @@ from ws1ai.sandbox.fleet.generate import Fleet
 __all__ = ["read_fleet", "write_fleet"]
 
 META = "fleet.json"
+OPTIONAL = ("compliance_history",)  # fleets written before it existed read back with an empty table
 
 
 def write_fleet(fleet: Fleet, out_dir: Path, params: dict[str, Any] | None = None) -> list[Path]:
@@ -40,7 +41,10 @@ def read_fleet(path: Path) -> Fleet:
     meta: dict[str, Any] = json.loads((path / META).read_text())
     frames = {}
     for name in CONTRACT:
-        frame = pl.read_parquet(path / f"{name}.parquet")
+        file = path / f"{name}.parquet"
+        if name in OPTIONAL and not file.exists():
+            continue
+        frame = pl.read_parquet(file)
         validate_contract(name, frame)
         frames[name] = frame
     return Fleet(**frames, start=date.fromisoformat(meta["start"]), end=date.fromisoformat(meta["end"]))

@@ -25,8 +25,9 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from models.data import load_tables
 from models.features import feature_columns
-from models.health import HealthConfig, fit_health, predict_proba, snapshots, training_snapshots
+from models.health import HealthConfig, days_span, fit_health, predict_proba, snapshots
 from models.health_eval import evaluation_dates
+from models.health_training import snapshot_dates
 from models.metrics import ranking_metrics, threshold_metrics
 
 TABLES = ["devices", "telemetry", "failures"]
@@ -63,6 +64,13 @@ def _eval_snaps(data: Path, cache: Path, horizon: int) -> tuple[pl.DataFrame, pl
     dates = evaluation_dates(tables["telemetry"], horizon)
     snaps = _cached(cache / f"{data.name}.eval.parquet", lambda: snapshots(tables, dates, horizon, False))
     return snaps, tables["failures"]
+
+
+def _all_snapshots(tables: dict[str, pl.DataFrame], cfg: HealthConfig) -> pl.DataFrame:
+    """Every training snapshot, unsampled: the reference fits on all of them; `fit_health` samples them
+    itself, keeping exactly the rows the blocked builder of `training_snapshots` keeps."""
+    dates = snapshot_dates(days_span(tables["telemetry"]), cfg)
+    return snapshots(tables, dates, cfg.horizon_days)
 
 
 def _report(
@@ -104,7 +112,7 @@ def main() -> None:
     cfg = HealthConfig(max_iter=args.max_iter)
     train_dir = _fleet_dir(cache, "seed1", args.devices, args.days, 1)
     tables = load_tables(train_dir, TABLES)
-    snaps = _cached(cache / "seed1.train.parquet", lambda: training_snapshots(tables, cfg))
+    snaps = _cached(cache / "seed1.train.parquet", lambda: _all_snapshots(tables, cfg))
     t0 = time.process_time()
     model, _valid = fit_health(snaps, cfg)
     fit_s = time.process_time() - t0
@@ -130,7 +138,7 @@ def main() -> None:
         # The CLI's own protocol: train on a fleet, evaluate on its days after the training window.
         for name, data in evals.items():
             t = load_tables(data, TABLES)
-            own = _cached(cache / f"{name}.train.parquet", lambda t=t: training_snapshots(t, cfg))
+            own = _cached(cache / f"{name}.train.parquet", lambda t=t: _all_snapshots(t, cfg))
             model, _valid = fit_health(own, cfg)
             end = dt.date.fromisoformat(model.metrics["training_window"][1])
             ev, _fails = _eval_snaps(data, cache, cfg.horizon_days)

@@ -15,20 +15,24 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from models.features import MAX_WINDOW, MIN_HISTORY, feature_columns, health_features
+from models.features import MAX_WINDOW, device_features, feature_columns, health_features
 from models.metrics import choose_threshold
+
+if TYPE_CHECKING:
+    from models.health_training import SamplingPlan
 
 __all__ = [
     "HealthConfig",
     "HealthModel",
     "component_evidence",
     "days_span",
+    "dense_positive_keys",
     "fit_health",
     "label_snapshots",
     "likely_components",
@@ -97,6 +101,7 @@ class HealthConfig:
     cost_miss: float = 20.0  # a failure nobody saw coming: downtime, lost work, rush shipping
     cost_false_alarm: float = 1.0  # a technician looks at a healthy device
     weekly_review_budget: int | None = None  # if set, threshold = this many alerts per weekly review
+    valid_negatives: int = 300_000  # at most about this many validation negatives kept (re-weighted)
     max_iter: int = 150
     seed: int = 0
 
@@ -190,6 +195,30 @@ def label_snapshots(snaps: pl.DataFrame, failures: pl.DataFrame, horizon: int) -
     ).drop("next_fail")
 
 
+def dense_positive_keys(
+    devices: pl.DataFrame, failures: pl.DataFrame, as_of_dates: Sequence[dt.date], horizon: int
+) -> pl.DataFrame:
+    """(device_id, as_of) of every day in the as-of range within the horizon before a failure (enrolled)."""
+    empty = pl.DataFrame(schema={"device_id": devices.schema["device_id"], "as_of": pl.Date})
+    if not failures.height or not as_of_dates:
+        return empty
+    lo, hi = min(as_of_dates), max(as_of_dates)
+    days = [lo + dt.timedelta(days=k) for k in range((hi - lo).days + 1)]
+    ids = failures["device_id"].unique()
+    keys = device_features(devices.filter(pl.col("device_id").is_in(ids.implode())), days)
+    return (
+        keys.select("device_id", "as_of")
+        .join(failures.select("device_id", "failed_on"), on="device_id")
+        .filter(
+            (pl.col("failed_on") > pl.col("as_of"))
+            & (pl.col("failed_on") <= pl.col("as_of") + dt.timedelta(days=horizon))
+        )
+        .select("device_id", "as_of")
+        .unique()
+        .sort("device_id", "as_of")
+    )
+
+
 def snapshots(
     tables: dict[str, pl.DataFrame],
     as_of_dates: Sequence[dt.date],
@@ -199,23 +228,17 @@ def snapshots(
     """Labelled feature snapshots; `dense_positives` adds every day of the horizon before each failure."""
     dev, tel, fail = tables["devices"], tables["telemetry"], tables["failures"]
     snaps = health_features(dev, tel, as_of_dates)
-    if dense_positives and fail.height and as_of_dates:
+    near = dense_positive_keys(dev, fail, as_of_dates, horizon) if dense_positives else None
+    if near is not None and near.height:
+        ids = near["device_id"].unique().implode()
+        # Every day of the as-of range, as for the grid dates: the rolling features measure time from the
+        # first day, so the same first day keeps them bit-identical whatever devices are in the call.
         lo, hi = min(as_of_dates), max(as_of_dates)
         days = [lo + dt.timedelta(days=k) for k in range((hi - lo).days + 1)]
-        ids = fail["device_id"].unique().to_list()
         extra = health_features(
             dev.filter(pl.col("device_id").is_in(ids)), tel.filter(pl.col("device_id").is_in(ids)), days
-        )
-        near = (
-            extra.join(fail.select("device_id", "failed_on"), on="device_id")
-            .filter(
-                (pl.col("failed_on") > pl.col("as_of"))
-                & (pl.col("failed_on") <= pl.col("as_of") + dt.timedelta(days=horizon))
-            )
-            .drop("failed_on")
-            .unique(["device_id", "as_of"])
-        )
-        snaps = pl.concat([snaps, near.select(snaps.columns)]).unique(
+        ).join(near, on=["device_id", "as_of"], how="semi")
+        snaps = pl.concat([snaps, extra.select(snaps.columns)]).unique(
             ["device_id", "as_of"], keep="first", maintain_order=True
         )
     # Group-bys return rows in any order; sampling below must see a fixed order to be reproducible.
@@ -318,58 +341,82 @@ def _hgb(cfg: HealthConfig, monotone_features: list[str] | None = None) -> HistG
 
 
 def training_snapshots(
-    tables: dict[str, pl.DataFrame], cfg: HealthConfig | None = None, progress: Progress | None = None
+    tables: dict[str, pl.DataFrame],
+    cfg: HealthConfig | None = None,
+    progress: Progress | None = None,
+    block_devices: int | None = None,
 ) -> pl.DataFrame:
-    """Labelled snapshots every `snapshot_every_days` (plus every day before each failure)."""
+    """The snapshots training keeps, weighted (`w`), built a block of devices at a time.
+
+    As-of dates every `snapshot_every_days` plus every day before each failure; all positives, sampled
+    negatives (see models.health_training). `fit_health` takes this frame; pass it the plan too
+    (`models.health_training.table_training_snapshots`) to pin the time split to the unsampled dates.
+    """
+    from models.health_training import BLOCK_DEVICES, table_training_snapshots
+
     cfg = cfg or HealthConfig()
-    say = progress or (lambda _msg: None)
-    lo, hi = days_span(tables["telemetry"])
-    first, last = lo + dt.timedelta(days=MIN_HISTORY - 1), hi - dt.timedelta(days=cfg.horizon_days)
-    if last <= first:
-        raise ValueError(
-            f"need at least {MIN_HISTORY + cfg.horizon_days + 1} days of telemetry, have {(hi - lo).days + 1}"
-        )
-    dates = [first + dt.timedelta(days=k) for k in range(0, (last - first).days + 1, cfg.snapshot_every_days)]
-    say(f"features for {len(dates)} as-of dates")
-    return snapshots(tables, dates, cfg.horizon_days)
+    return table_training_snapshots(tables, cfg, block_devices or BLOCK_DEVICES, progress)[0]
 
 
 def train_health(
-    tables: dict[str, pl.DataFrame], cfg: HealthConfig | None = None, progress: Progress | None = None
+    tables: dict[str, pl.DataFrame],
+    cfg: HealthConfig | None = None,
+    progress: Progress | None = None,
+    block_devices: int | None = None,
 ) -> tuple[HealthModel, pl.DataFrame]:
     """Fit on the early period, pick the threshold on the later one; returns model and validation scores."""
+    from models.health_training import BLOCK_DEVICES, table_training_snapshots
+
     cfg = cfg or HealthConfig()
-    return fit_health(training_snapshots(tables, cfg, progress), cfg, progress)
+    snaps, plan = table_training_snapshots(tables, cfg, block_devices or BLOCK_DEVICES, progress)
+    return fit_health(snaps, cfg, progress, plan)
 
 
 def fit_health(
-    snaps: pl.DataFrame, cfg: HealthConfig | None = None, progress: Progress | None = None
+    snaps: pl.DataFrame,
+    cfg: HealthConfig | None = None,
+    progress: Progress | None = None,
+    plan: SamplingPlan | None = None,
 ) -> tuple[HealthModel, pl.DataFrame]:
-    """`train_health` on snapshots already built (see `training_snapshots`)."""
+    """`train_health` on snapshots already built (see `training_snapshots`).
+
+    Rows carry a weight `w` (1 / inclusion probability); a frame without one is taken as every snapshot
+    (as `snapshots` builds them) and sampled here, exactly as the blocked builder would have. The split is
+    the plan's, else from the frame's first and last as-of dates.
+    """
+    from models.health_training import keep_sampled, plan_from_frame
+
     cfg = cfg or HealthConfig()
     say = progress or (lambda _msg: None)
-    first, last = snaps["as_of"].min(), snaps["as_of"].max()
-    assert isinstance(first, dt.date) and isinstance(last, dt.date)
-    split = first + dt.timedelta(days=int((last - first).days * (1 - cfg.valid_fraction)))
+    if "w" not in snaps.columns:
+        plan = plan or plan_from_frame(snaps, cfg)
+        snaps = keep_sampled(snaps, plan, cfg)
+    if plan is None:
+        first, last = snaps["as_of"].min(), snaps["as_of"].max()
+        assert isinstance(first, dt.date) and isinstance(last, dt.date)
+        split = first + dt.timedelta(days=int((last - first).days * (1 - cfg.valid_fraction)))
+    else:
+        first, last, split = plan.first, plan.last, plan.split
     train = snaps.filter(pl.col("as_of") + dt.timedelta(days=cfg.horizon_days) <= split)
     valid = snaps.filter(pl.col("as_of") > split)
     if int(train["label"].sum()) < 3:
         raise ValueError(
             f"only {int(train['label'].sum())} failure snapshots before {split}: need more history"
         )
-    say(f"{train.height} training snapshots ({int(train['label'].sum())} positive), split at {split}")
-    rng = np.random.default_rng(cfg.seed)
     pos, neg = train.filter(pl.col("label") == 1), train.filter(pl.col("label") == 0)
+    say(
+        f"{pos.height} training positives and {neg.height} sampled negatives standing for "
+        f"{float(neg['w'].sum()):.0f}, split at {split}"
+    )
     # Days early in the horizon mostly look healthy yet (precursors start days to weeks ahead, or never):
     # learning from them teaches "healthy-looking devices fail". They are left out, and the remaining
     # positives are up-weighted so the failure rate, and with it the probabilities, stay as they were.
+    # (Every positive is kept with weight 1, so the counts here are the fleet's; negatives were sampled at
+    # the rate matching the positives fitted, see models.health_training.)
     near = pos.filter(pl.col("days_to_failure") <= cfg.train_lead_days)
-    pos_w = 1.0
     if 3 <= near.height < pos.height:
-        pos, pos_w = near, pos.height / near.height
-    rate = min(1.0, cfg.neg_per_pos * pos.height / max(neg.height, 1))
-    neg = neg.filter(pl.Series(rng.random(neg.height) < rate))
-    train = pl.concat([pos.with_columns(w=pl.lit(pos_w)), neg.with_columns(w=pl.lit(1.0 / rate))])
+        pos = near.with_columns(pl.col("w") * (pos.height / near.height))
+    train = pl.concat([pos, neg])
     rates = _fit_base_rates(train, "w")
     train = _with_base_rates(train, rates)
     feats = model_features(train.drop("label", "days_to_failure", "w"))
@@ -390,7 +437,10 @@ def fit_health(
         comp_clf.fit(_matrix(pos, feats), pos["component"].to_numpy())
     scale = _evidence_scale(train.filter(pl.col("label") == 0))
     model = HealthModel(clf, comp_clf, feats, rates, 0.5, cfg, default, scale, seen)
-    say(f"choosing threshold on {valid.height} validation snapshots")
+    say(
+        f"choosing threshold on {valid.height} validation snapshots "
+        f"(standing for {float(valid['w'].sum()):.0f})"
+    )
     scored = valid.with_columns(score=pl.Series(predict_proba(model, valid)))
     model.threshold = choose_threshold(scored, cfg.cost_miss, cfg.cost_false_alarm, cfg.weekly_review_budget)
     model.metrics["training_window"] = [str(first), str(split)]

@@ -31,50 +31,80 @@ def choose_threshold(
 
     Budget: the score of the budget-th highest device, averaged over the validation as-of dates (one
     review a week looks at one snapshot). Cost: minimise cost_miss*FN + cost_false_alarm*FP; with no
-    positives to learn from, fall back to the Bayes threshold for calibrated probabilities.
+    positives to learn from, fall back to the Bayes threshold for calibrated probabilities. A weight
+    column `w` (rows standing for 1/inclusion-probability snapshots, see models.health_training) counts
+    each row that many times: in FN and FP, and in the budget (the row where the cumulative weight of an
+    as-of date reaches the budget).
     """
     bayes = cost_false_alarm / (cost_false_alarm + cost_miss)
     if scored.height == 0:
         return bayes
+    w_col = pl.col("w").cast(pl.Float64) if "w" in scored.columns else pl.lit(1.0)
     if weekly_budget is not None:
-        kth = scored.group_by("as_of").agg(
-            pl.col("score").sort(descending=True).head(weekly_budget).last().alias("kth")
+        ranked = (
+            scored.select("as_of", "score", w_col.alias("_w"))
+            .sort("as_of", "score", descending=[False, True])
+            .with_columns(pl.col("_w").cum_sum().over("as_of").alias("_cw"))
         )
-        return float(kth["kth"].mean())  # type: ignore[arg-type]
+        # The first row reaching the budget; a date with less weight than the budget takes its last row.
+        kth = ranked.group_by("as_of").agg(
+            pl.col("score")
+            .filter(pl.col("_cw") >= weekly_budget - 1e-9)
+            .first()
+            .fill_null(pl.col("score").last())
+        )
+        return float(kth["score"].mean())  # type: ignore[arg-type]
     y = scored["label"].to_numpy()
     if y.sum() == 0:
         return bayes
+    w = scored["w"].cast(pl.Float64).to_numpy() if "w" in scored.columns else np.ones(scored.height)
     s = scored["score"].to_numpy()
     order = np.argsort(-s)
-    s_sorted, y_sorted = s[order], y[order]
-    tp = np.cumsum(y_sorted)
-    fp = np.cumsum(1 - y_sorted)
-    cost = cost_miss * (y.sum() - tp) + cost_false_alarm * fp
+    s_sorted, y_sorted, w_sorted = s[order], y[order], w[order]
+    tp = np.cumsum(y_sorted * w_sorted)
+    fp = np.cumsum((1 - y_sorted) * w_sorted)
+    pos = float(tp[-1])
+    cost = cost_miss * (pos - tp) + cost_false_alarm * fp
     best = int(np.argmin(cost))
-    if cost_miss * y.sum() <= cost[best]:  # alerting on nothing is cheapest
+    if cost_miss * pos <= cost[best]:  # alerting on nothing is cheapest
         return float(s_sorted[0]) + 1e-9
     return float(s_sorted[best])
 
 
-def ranking_metrics(y: np.ndarray[Any, Any], s: np.ndarray[Any, Any]) -> dict[str, float | None]:
-    """Threshold-free metrics: ROC-AUC, PR-AUC, recall at 5 % FPR, precision in the top 1 %."""
+def ranking_metrics(
+    y: np.ndarray[Any, Any], s: np.ndarray[Any, Any], w: np.ndarray[Any, Any] | None = None
+) -> dict[str, float | None]:
+    """Threshold-free metrics: ROC-AUC, PR-AUC, recall at 5 % FPR, precision in the top 1 %.
+
+    `w`: row weights (a row standing for w snapshots); the top 1 % is then 1 % of the total weight.
+    """
     if len(np.unique(y)) < 2:
         return {"roc_auc": None, "pr_auc": None, "recall_at_5pct_fpr": None, "precision_top_1pct": None}
-    fpr, tpr, _ = roc_curve(y, s)
-    k = max(1, round(0.01 * len(s)))
-    top = np.argsort(-s, kind="stable")[:k]
+    fpr, tpr, _ = roc_curve(y, s, sample_weight=w)
+    top = np.argsort(-s, kind="stable")
+    if w is None:
+        top = top[: max(1, round(0.01 * len(s)))]
+        prec = float(y[top].mean())
+    else:
+        cw = np.cumsum(w[top])
+        top = top[: max(1, int(np.searchsorted(cw, 0.01 * cw[-1] - 1e-9)) + 1)]
+        prec = float(np.average(y[top], weights=w[top]))
     return {
-        "roc_auc": float(roc_auc_score(y, s)),
-        "pr_auc": float(average_precision_score(y, s)),
+        "roc_auc": float(roc_auc_score(y, s, sample_weight=w)),
+        "pr_auc": float(average_precision_score(y, s, sample_weight=w)),
         "recall_at_5pct_fpr": float(np.interp(0.05, fpr, tpr)),
-        "precision_top_1pct": float(y[top].mean()),
+        "precision_top_1pct": prec,
     }
 
 
-def threshold_metrics(y: np.ndarray[Any, Any], s: np.ndarray[Any, Any], threshold: float) -> dict[str, float]:
+def threshold_metrics(
+    y: np.ndarray[Any, Any], s: np.ndarray[Any, Any], threshold: float, w: np.ndarray[Any, Any] | None = None
+) -> dict[str, float]:
+    """Precision, recall, FPR, F1 and alert rate at a threshold (`w`: row weights, as in ranking_metrics)."""
+    w = np.ones(len(y)) if w is None else np.asarray(w, dtype=np.float64)
     flag = s >= threshold
-    tp, fp = float((flag & (y == 1)).sum()), float((flag & (y == 0)).sum())
-    pos, neg = float((y == 1).sum()), float((y == 0).sum())
+    tp, fp = float(w[flag & (y == 1)].sum()), float(w[flag & (y == 0)].sum())
+    pos, neg = float(w[y == 1].sum()), float(w[y == 0].sum())
     prec = tp / (tp + fp) if tp + fp else 0.0
     rec = tp / pos if pos else 0.0
     return {
@@ -83,7 +113,7 @@ def threshold_metrics(y: np.ndarray[Any, Any], s: np.ndarray[Any, Any], threshol
         "recall": rec,
         "fpr": fp / neg if neg else 0.0,
         "f1": 2 * prec * rec / (prec + rec) if prec + rec else 0.0,
-        "alert_rate": float(flag.mean()),
+        "alert_rate": float(w[flag].sum() / w.sum()) if len(w) else 0.0,
     }
 
 

@@ -16,7 +16,7 @@ import polars as pl
 
 from models.data import data_hash, iter_device_blocks, last_date, load_tables
 from models.features import MAX_WINDOW
-from models.health import HealthConfig, HealthModel, score_health, train_health
+from models.health import HealthConfig, HealthModel, fit_health, score_health
 from models.health_eval import evaluate_health
 from models.metrics import mean_or_none
 from models.provisioning import BUNDLE_COLUMNS, learn_bundles
@@ -52,18 +52,28 @@ RISK_FACTORS = (
 
 
 def _health_train(data: Path, out: Path, opts: dict[str, Any], say: Progress) -> ModelCard:
-    say("loading tables")
-    tables = load_tables(data, HEALTH_TABLES)
-    cfg = HealthConfig(**{k: v for k, v in opts.items() if k in HealthConfig.__dataclass_fields__})
-    model, valid = train_health(tables, cfg, progress=say)
+    from models.health_training import BLOCK_DEVICES, blocked_training_snapshots, telemetry_span
     from models.metrics import ranking_metrics, threshold_metrics
 
-    y, s = valid["label"].to_numpy(), valid["score"].to_numpy()
+    say("loading devices and failures")
+    small = load_tables(data, ["devices", "failures"])
+    cfg = HealthConfig(**{k: v for k, v in opts.items() if k in HealthConfig.__dataclass_fields__})
+    # Features a block of devices at a time, read from the parquet per block: memory follows the block and
+    # the rows kept for fitting and validation, not the fleet (the result is the same for any block size).
+    block = int(opts.get("block_devices") or BLOCK_DEVICES)
+    blocks = iter_device_blocks(data, HEALTH_TABLES, block_devices=block)
+    snaps, plan = blocked_training_snapshots(
+        small["devices"], small["failures"], telemetry_span(data), blocks, cfg, block, say
+    )
+    model, valid = fit_health(snaps, cfg, say, plan)
+    # Validation negatives may be a sample (see HealthConfig.valid_negatives): metrics count each row w times.
+    y, s, w = valid["label"].to_numpy(), valid["score"].to_numpy(), valid["w"].to_numpy()
     metrics = {
         "validation": {
-            **ranking_metrics(y, s),
-            "at_threshold": threshold_metrics(y, s, model.threshold),
-            "snapshots": valid.height,
+            **ranking_metrics(y, s, w),
+            "at_threshold": threshold_metrics(y, s, model.threshold, w),
+            "snapshots": round(float(w.sum())),
+            "snapshots_kept": valid.height,
             "positives": int(y.sum()),
         },
         "validation_window": model.metrics["validation_window"],

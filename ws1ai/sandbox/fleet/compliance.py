@@ -113,7 +113,7 @@ def simulate_compliance_history(
         sel = (ep_rank >= lo) & (ep_rank < lo + nb)
         np.add.at(diff, (ep_rank[sel] - lo, ep_from[sel] - start_day), 1)
         np.add.at(diff, (ep_rank[sel] - lo, ep_to[sel] + 1 - start_day), -1)
-        status = (np.cumsum(diff[:, :days], axis=1) > 0).astype(np.int8)
+        status = (np.cumsum(diff[:, :days], axis=1, dtype=np.int16) > 0).astype(np.int8)
         nc = (nc_from[rows] - start_day)[:, None]
         na = np.minimum(na_from[rows] - start_day, days)[:, None]
         status[(col >= nc) & (col < na)] = 1

@@ -440,6 +440,8 @@ def train_usage(
         ),
         cfg,
     )
+    if feats.height == 0:
+        raise ValueError("no paid installs (apps.license_cost_usd > 0): nothing to learn from")
     if feats["used_next"].n_unique() < 2:
         raise ValueError("every install was used (or none was) in the horizon: nothing to learn from")
     fold = (pl.col("device_id").hash(seed=cfg.seed) % cfg.cv_folds).alias("fold")

@@ -179,3 +179,15 @@ def test_each_history_band_has_its_own_threshold() -> None:
     open_ = UsageModel(None, 0.0, cfg, band_thresholds=[-1.0] * 5 + [0.5])
     assert sorted(candidates(open_, feats)["device_id"].to_list()) == [2, 4]
     assert UsageModel.restore({}, open_.params()).band_thresholds == [-1.0] * 5 + [0.5]
+
+
+def test_training_without_paid_apps_says_so() -> None:
+    from models.usage import train_usage
+
+    t = _tables()
+    t["apps"] = t["apps"].with_columns(license_cost_usd=pl.lit(0.0))
+    t["app_usage"] = t["app_usage"].vstack(
+        t["app_usage"].head(1).with_columns(date=pl.lit(D - dt.timedelta(days=400)))
+    )  # enough days of usage that only the missing paid installs can stop training
+    with pytest.raises(ValueError, match=r"no paid installs \(apps\.license_cost_usd > 0\)"):
+        train_usage(t)

@@ -6,14 +6,25 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
 from models import pipeline
 from models.data import last_date, load_tables
 from models.features import health_features
-from models.health import HealthConfig, likely_components, score_health, train_health
-from models.metrics import choose_threshold
+from models.health import (
+    HealthConfig,
+    days_span,
+    fit_health,
+    likely_components,
+    predict_proba,
+    score_health,
+    snapshots,
+    train_health,
+)
+from models.health_training import keep_sampled, snapshot_dates, table_training_snapshots
+from models.metrics import choose_threshold, ranking_metrics, threshold_metrics
 from models.registry import IncompatibleModelError, read_card, sidecar_path
 
 
@@ -138,3 +149,70 @@ def test_old_health_parameters_are_refused(health_model: Path, fleet_dir: Path, 
     sidecar_path(copy).write_text(json.dumps(side))
     with pytest.raises(IncompatibleModelError, match="format 1"):
         pipeline.score("health", fleet_dir, copy)
+
+
+def test_blocked_training_keeps_the_same_rows_and_model_for_any_block_size(fleet_dir: Path) -> None:
+    tables = load_tables(fleet_dir, ["devices", "telemetry", "failures"])
+    cfg = HealthConfig(max_iter=20)
+    one, plan = table_training_snapshots(tables, cfg, block_devices=10_000)
+    many, plan_many = table_training_snapshots(tables, cfg, block_devices=97)
+    assert plan == plan_many and one.equals(many)
+    # What is kept: every positive (weight 1), and negatives standing for all of their period's.
+    assert one.filter(pl.col("label") == 1)["w"].unique().to_list() == [1.0]
+    train = one.filter(pl.col("as_of") + dt.timedelta(days=cfg.horizon_days) <= plan.split)
+    assert int(train["label"].sum()) == plan.train_positives
+    negs = train.filter(pl.col("label") == 0)
+    assert 0 < negs.height < plan.train_negatives
+    assert negs["w"].sum() == pytest.approx(plan.train_negatives, rel=0.15)
+    # The same rows as sampling every snapshot in memory, and the same model.
+    dates = snapshot_dates(days_span(tables["telemetry"]), cfg)
+    assert (
+        keep_sampled(snapshots(tables, dates, cfg.horizon_days), plan, cfg)
+        .sort("device_id", "as_of")
+        .equals(one)
+    )
+    a, _ = fit_health(one, cfg, None, plan)
+    b, _ = fit_health(many, cfg, None, plan)
+    probe = one.head(500)
+    assert a.threshold == b.threshold and (predict_proba(a, probe) == predict_proba(b, probe)).all()
+
+
+def test_validation_negatives_are_capped_and_reweighted(fleet_dir: Path) -> None:
+    tables = load_tables(fleet_dir, ["devices", "telemetry", "failures"])
+    cfg = HealthConfig(max_iter=20, valid_negatives=1_000)
+    snaps, plan = table_training_snapshots(tables, cfg, block_devices=250)
+    assert plan.valid_negatives > 3_000 and plan.valid_neg_rate < 1.0
+    valid = snaps.filter(pl.col("as_of") > plan.split)
+    negs = valid.filter(pl.col("label") == 0)
+    assert 700 < negs.height < 1_300
+    assert negs["w"].sum() == pytest.approx(plan.valid_negatives, rel=0.15)
+    assert valid.filter(pl.col("label") == 1)["w"].unique().to_list() == [1.0]
+    _, scored = fit_health(snaps, cfg, None, plan)
+    assert scored.height == valid.height and "w" in scored.columns
+
+
+def test_weighted_threshold_equals_the_one_on_duplicated_rows() -> None:
+    rng = np.random.default_rng(3)
+    n = 400
+    frame = pl.DataFrame(
+        {
+            "as_of": [dt.date(2026, 1, 1) + dt.timedelta(days=7 * (i % 4)) for i in range(n)],
+            "label": (rng.random(n) < 0.1).astype(np.int8),
+            "score": rng.permutation(n) / n,  # distinct scores: no ties to order arbitrarily
+            "w": rng.integers(1, 6, n).astype(np.float64),
+        }
+    )
+    frame = frame.with_columns(pl.col("score") + 0.3 * pl.col("label"))
+    copies = frame.drop("w").select(pl.all().gather(np.repeat(np.arange(n), frame["w"].cast(pl.Int64))))
+    for miss, budget in ((4, None), (10, None), (10, 5), (10, 23)):
+        weighted = choose_threshold(frame, miss, 1, budget)
+        assert weighted == choose_threshold(copies, miss, 1, budget)
+        # The weights matter: ignoring them gives another threshold here.
+        if miss != 10 or budget is not None:
+            assert weighted != choose_threshold(frame.drop("w"), miss, 1, budget)
+    y, s, w = frame["label"].to_numpy(), frame["score"].to_numpy(), frame["w"].to_numpy()
+    yc, sc = copies["label"].to_numpy(), copies["score"].to_numpy()
+    assert threshold_metrics(y, s, 0.5, w) == pytest.approx(threshold_metrics(yc, sc, 0.5))
+    got, want = ranking_metrics(y, s, w), ranking_metrics(yc, sc)
+    for k in ("roc_auc", "pr_auc", "recall_at_5pct_fpr"):
+        assert got[k] == pytest.approx(want[k])

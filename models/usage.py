@@ -25,6 +25,8 @@ import numpy as np
 import polars as pl
 from sklearn.ensemble import HistGradientBoostingClassifier
 
+from models.fitting import fittable
+
 __all__ = [
     "FEATURES",
     "UsageConfig",
@@ -382,7 +384,7 @@ def pick_threshold(
 def _fit(frame: pl.DataFrame, seed: int) -> HistGradientBoostingClassifier:
     return HistGradientBoostingClassifier(
         learning_rate=0.05, max_iter=400, max_leaf_nodes=31, min_samples_leaf=50, random_state=seed
-    ).fit(_x(frame), frame["used_next"].to_numpy())
+    ).fit(fittable(_x(frame)), frame["used_next"].to_numpy())
 
 
 def _open_threshold(frame: pl.DataFrame, p_use: np.ndarray[Any, Any], target: float) -> float:

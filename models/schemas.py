@@ -122,7 +122,7 @@ CONTRACTS: dict[str, dict[str, Column]] = {
         "edr_risk_score": Column(_F, lo=0.0, hi=1.0),
         "source": Column(_S, nullable=True),
     },
-    # Optional: compliance state, daily or one row per change, for how long a violation has lasted (risk model).
+    # Optional: compliance state (daily, or a row per change): how long a violation has lasted (risk model).
     "compliance_history": {
         "device_id": Column(_I),
         "date": Column(_D),

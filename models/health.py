@@ -3,11 +3,12 @@
 Training builds labelled snapshots at many as-of dates: every few days for the whole fleet, and every day in
 the horizon before each failure (failures are rare, so their snapshots are the scarce signal). Negatives are
 subsampled and re-weighted by the inverse sampling rate, which handles the imbalance without distorting
-the probabilities; positives are fitted only up to `train_lead_days` before their failure (re-weighted
-the same way), since earlier days mostly look healthy yet. Validation is a time split: training snapshots
-have their whole label window before the split date, validation snapshots start after it. The alert
-threshold minimises expected cost (a missed failure vs an unnecessary replacement) or fits a weekly review
-budget, on the validation period.
+the probabilities; which rows are kept is decided from the labels before any feature is computed, and
+features are built a block of devices at a time (see models.health_training). Positives are fitted only up
+to `train_lead_days` before their failure (re-weighted the same way), since earlier days mostly look healthy
+yet. Validation is a time split: training snapshots have their whole label window before the split date,
+validation snapshots start after it. The alert threshold minimises expected cost (a missed failure vs an
+unnecessary replacement) or fits a weekly review budget, on the validation period.
 """
 
 from __future__ import annotations
@@ -241,7 +242,7 @@ def snapshots(
         snaps = pl.concat([snaps, extra.select(snaps.columns)]).unique(
             ["device_id", "as_of"], keep="first", maintain_order=True
         )
-    # Group-bys return rows in any order; sampling below must see a fixed order to be reproducible.
+    # Group-bys return rows in any order; one fixed order keeps frames (and the fitted rows) comparable.
     return label_snapshots(snaps, fail, horizon).sort("device_id", "as_of")
 
 

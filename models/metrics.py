@@ -78,6 +78,8 @@ def ranking_metrics(
 
     `w`: row weights (a row standing for w snapshots); the top 1 % is then 1 % of the total weight.
     """
+    if w is not None and bool(np.all(w == 1)):
+        w = None  # the unweighted top 1 % (rounded row count), exactly as without weights
     if len(np.unique(y)) < 2:
         return {"roc_auc": None, "pr_auc": None, "recall_at_5pct_fpr": None, "precision_top_1pct": None}
     fpr, tpr, _ = roc_curve(y, s, sample_weight=w)

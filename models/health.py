@@ -23,6 +23,7 @@ import polars as pl
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from models.features import MAX_WINDOW, device_features, feature_columns, health_features
+from models.fitting import fittable
 from models.metrics import choose_threshold
 
 if TYPE_CHECKING:
@@ -423,7 +424,7 @@ def fit_health(
     feats = model_features(train.drop("label", "days_to_failure", "w"))
     say(f"fitting failure model on {train.height} rows x {len(feats)} features")
     clf = _hgb(cfg, feats).fit(
-        _matrix(train, feats), train["label"].to_numpy(), sample_weight=train["w"].to_numpy()
+        fittable(_matrix(train, feats)), train["label"].to_numpy(), sample_weight=train["w"].to_numpy()
     )
     comp_clf, default = None, "battery"
     pos = train.filter(pl.col("label") == 1)
@@ -435,7 +436,7 @@ def fit_health(
         say("fitting component model")
         # Three classes cost three trees an iteration at scoring; the evidence is plain, 40 rounds suffice.
         comp_clf = _hgb(cfg).set_params(learning_rate=0.1, max_iter=min(cfg.max_iter, 40))
-        comp_clf.fit(_matrix(pos, feats), pos["component"].to_numpy())
+        comp_clf.fit(fittable(_matrix(pos, feats)), pos["component"].to_numpy())
     scale = _evidence_scale(train.filter(pl.col("label") == 0))
     model = HealthModel(clf, comp_clf, feats, rates, 0.5, cfg, default, scale, seen)
     say(

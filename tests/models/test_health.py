@@ -216,3 +216,27 @@ def test_weighted_threshold_equals_the_one_on_duplicated_rows() -> None:
     got, want = ranking_metrics(y, s, w), ranking_metrics(yc, sc)
     for k in ("roc_auc", "pr_auc", "recall_at_5pct_fpr"):
         assert got[k] == pytest.approx(want[k])
+
+
+def test_a_fleet_without_dates_or_batteries_trains_and_scores(fleet_dir: Path, tmp_path: Path) -> None:
+    """Desktops only, no purchase/warranty/enrolment dates known: whole feature columns without a value
+    (device age, battery signals) used to stop the fit inside scikit-learn's binning."""
+    data = tmp_path / "sparse"
+    data.mkdir()
+    for f in fleet_dir.glob("*.parquet"):
+        frame = pl.read_parquet(f)
+        if f.stem == "devices":
+            frame = frame.with_columns(
+                pl.lit(None).alias(c) for c in ("enrolled_on", "purchase_date", "warranty_end")
+            )
+        if f.stem == "telemetry":
+            frame = frame.with_columns(
+                pl.lit(None).alias(c) for c in ("battery_health_pct", "battery_cycles")
+            )
+        frame.write_parquet(data / f.name)
+    model = tmp_path / "h.skops"
+    pipeline.train("health", data, model, {"max_iter": 40})
+    metrics, _ = pipeline.evaluate("health", data, model)
+    assert metrics["snapshots"] > 0 and 0.0 <= metrics["roc_auc"] <= 1.0
+    scores = pipeline.score("health", data, model, None)
+    assert scores.height == 600 and scores["failure_probability"].is_between(0, 1).all()

@@ -61,7 +61,7 @@ def _cached(path: Path, build: Any) -> pl.DataFrame:
 
 def _eval_snaps(data: Path, cache: Path, horizon: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     tables = load_tables(data, TABLES)
-    dates = evaluation_dates(tables["telemetry"], horizon)
+    dates = evaluation_dates(days_span(tables["telemetry"]), horizon)
     snaps = _cached(cache / f"{data.name}.eval.parquet", lambda: snapshots(tables, dates, horizon, False))
     return snaps, tables["failures"]
 

@@ -10,6 +10,7 @@ import polars as pl
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
 __all__ = [
+    "PRECURSORS",
     "choose_threshold",
     "lead_times",
     "mean_or_none",
@@ -160,7 +161,7 @@ def lead_times(
 
 
 # Features whose extreme values would let anyone see trouble coming, and which tail is the bad one.
-_PRECURSORS: dict[str, str] = {
+PRECURSORS: dict[str, str] = {
     "battery_health_pct_slope_14": "low",
     "battery_drop_30": "high",
     "crash_count_rate_7": "high",
@@ -184,7 +185,7 @@ def precursor_ceiling(snaps: pl.DataFrame, pct: float = 0.995) -> dict[str, floa
     if last.height == 0 or healthy.height == 0:
         return {"precursor_ceiling": None, "healthy_flag_rate": None}
     cond_f, cond_h = [], []
-    for col, tail in _PRECURSORS.items():
+    for col, tail in PRECURSORS.items():
         if col not in snaps.columns:
             continue
         q = healthy[col].quantile(pct if tail == "high" else 1 - pct)

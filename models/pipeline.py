@@ -17,8 +17,9 @@ import polars as pl
 from models.data import data_hash, iter_device_blocks, last_date, load_tables
 from models.features import MAX_WINDOW
 from models.health import HealthConfig, HealthModel, fit_health, score_health
-from models.health_eval import evaluate_health
-from models.metrics import mean_or_none
+from models.health_eval import evaluation_dates, health_metrics, score_snapshots
+from models.health_training import BLOCK_DEVICES, blocked_training_snapshots, telemetry_span
+from models.metrics import mean_or_none, ranking_metrics, threshold_metrics
 from models.provisioning import BUNDLE_COLUMNS, learn_bundles
 from models.registry import ModelCard, load_model, save_model
 from models.risk import RiskConfig, fit_risk, score_risk
@@ -52,9 +53,6 @@ RISK_FACTORS = (
 
 
 def _health_train(data: Path, out: Path, opts: dict[str, Any], say: Progress) -> ModelCard:
-    from models.health_training import BLOCK_DEVICES, blocked_training_snapshots, telemetry_span
-    from models.metrics import ranking_metrics, threshold_metrics
-
     say("loading devices and failures")
     small = load_tables(data, ["devices", "failures"])
     cfg = HealthConfig(**{k: v for k, v in opts.items() if k in HealthConfig.__dataclass_fields__})
@@ -98,11 +96,15 @@ def _health_load(model_path: Path) -> tuple[HealthModel, ModelCard]:
 
 def _health_evaluate(data: Path, model_path: Path) -> tuple[dict[str, Any], pl.DataFrame]:
     model, card = _health_load(model_path)
-    tables = load_tables(data, HEALTH_TABLES)
     # Same fleet as training: only judge days after the training window (its labels were seen).
     same = data_hash(data, HEALTH_TABLES) == card.data_hash
     after = dt.date.fromisoformat(card.training_window[-1]) if same else None
-    metrics, scored = evaluate_health(model, tables, after=after)
+    dates = evaluation_dates(telemetry_span(data), model.config.horizon_days, after)
+    # A block of devices at a time, as in training: evaluation memory follows the block, not the fleet.
+    blocks = iter_device_blocks(data, HEALTH_TABLES, block_devices=BLOCK_DEVICES)
+    parts = [score_snapshots(model, t, dates) for t in blocks]
+    failures = load_tables(data, ["failures"])["failures"]
+    metrics, scored = health_metrics(model, parts, failures, dates)
     metrics.update({"model_version": card.model_version, "same_fleet_as_training": same})
     return metrics, scored
 

@@ -240,3 +240,23 @@ def test_a_fleet_without_dates_or_batteries_trains_and_scores(fleet_dir: Path, t
     assert metrics["snapshots"] > 0 and 0.0 <= metrics["roc_auc"] <= 1.0
     scores = pipeline.score("health", data, model, None)
     assert scores.height == 600 and scores["failure_probability"].is_between(0, 1).all()
+
+
+def test_evaluation_by_blocks_of_devices_equals_the_whole_fleet(
+    health_model: Path, other_fleet_dir: Path
+) -> None:
+    from models.health_eval import evaluate_health, evaluation_dates, health_metrics, score_snapshots
+    from models.health_training import memory_blocks
+
+    model, _card = pipeline._health_load(health_model)
+    tables = load_tables(other_fleet_dir, ["devices", "telemetry", "failures"])
+    whole, whole_rows = evaluate_health(model, tables)
+    dates = evaluation_dates(days_span(tables["telemetry"]), model.config.horizon_days)
+    parts = [score_snapshots(model, t, dates) for t in memory_blocks(tables, 97)]
+    assert len(parts) > 3
+    blocked, rows = health_metrics(model, parts, tables["failures"], dates)
+    assert blocked == whole and whole["positives"] > 0 and whole["lead_time"]["failures"] > 0
+    assert rows.equals(whole_rows)
+    # What the CLI evaluates (blocks read from the parquet) is the same again.
+    cli, _ = pipeline.evaluate("health", other_fleet_dir, health_model)
+    assert {k: v for k, v in cli.items() if k not in ("model_version", "same_fleet_as_training")} == whole

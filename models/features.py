@@ -152,8 +152,12 @@ def _dense_raw(telemetry: pl.DataFrame, as_of: dt.date, chunk: int = 20_000) -> 
     inside = telemetry.height and span[0] > lo_date and span[1] <= as_of
     # Scoring already read only the window: skip the copy a filter would make.
     w = telemetry if inside else telemetry.filter((pl.col("date") <= as_of) & (pl.col("date") > lo_date))
-    if w.height == 0:
-        return pl.DataFrame(schema={"device_id": pl.Int64, "as_of": pl.Date})
+    if w.height == 0:  # no device of this block reported in the window: the same columns, no rows
+        empty = np.zeros(0, dtype=np.int64)
+        raw = _dense_block(
+            _Block(0), 0, empty, empty, {k: np.zeros(0) for k in (*LEVEL_SIGNALS, *COUNT_SIGNALS)}
+        )
+        return pl.DataFrame({"device_id": empty, **raw}).with_columns(pl.lit(as_of).alias("as_of"))
     # Rows sorted by device make each block of devices a contiguous slice. Parquet written device by device
     # is already sorted (no copy then).
     if not w["device_id"].is_sorted():

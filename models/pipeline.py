@@ -111,7 +111,13 @@ def _health_evaluate(data: Path, model_path: Path) -> tuple[dict[str, Any], pl.D
 
 def _health_score(data: Path, model_path: Path, as_of: dt.date | None) -> pl.DataFrame:
     model, card = _health_load(model_path)
-    as_of = as_of or last_date(data, "telemetry")
+    first, last = telemetry_span(data)
+    as_of = as_of or last
+    if not first <= as_of <= last + dt.timedelta(days=MAX_WINDOW - 1):
+        # Every device would be scored without a single reading: say so instead of writing base rates.
+        raise ValueError(
+            f"no telemetry in the {MAX_WINDOW} days up to {as_of} (telemetry spans {first} to {last})"
+        )
     # A block of devices at a time (ascending id ranges: the result stays sorted); memory follows the block.
     blocks = iter_device_blocks(data, ["devices", "telemetry"], as_of=as_of, lookback_days=MAX_WINDOW)
     return pl.concat(

@@ -260,3 +260,19 @@ def test_evaluation_by_blocks_of_devices_equals_the_whole_fleet(
     # What the CLI evaluates (blocks read from the parquet) is the same again.
     cli, _ = pipeline.evaluate("health", other_fleet_dir, health_model)
     assert {k: v for k, v in cli.items() if k not in ("model_version", "same_fleet_as_training")} == whole
+
+
+def test_a_block_without_recent_telemetry_is_scored_and_an_empty_window_is_refused(
+    health_model: Path, fleet_dir: Path, tmp_path: Path
+) -> None:
+    from models.health import score_health
+
+    model, card = pipeline._health_load(health_model)
+    tables = load_tables(fleet_dir, ["devices", "telemetry"])
+    as_of = last_date(fleet_dir)
+    # A block of devices none of which reported in the 30 days (retired ones, say): scored, not a crash.
+    quiet = tables["telemetry"].filter(pl.col("date") < as_of - dt.timedelta(days=40))
+    out = score_health(model, tables["devices"], quiet, as_of, card.model_version)
+    assert out.height > 0 and out["failure_probability"].is_between(0, 1).all()
+    with pytest.raises(ValueError, match=r"no telemetry in the 30 days up to 2030-01-01 \(telemetry spans"):
+        pipeline.score("health", fleet_dir, health_model, dt.date(2030, 1, 1))

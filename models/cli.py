@@ -97,7 +97,15 @@ def evaluate(
 ) -> None:
     """Metrics on data the model did not train on (later days of the same fleet, or another fleet)."""
     try:
-        metrics, scored = pipeline.evaluate(name.value, data, model)
+        # No total to show: a spinner, what is being done and the time so far (blocks of devices for health).
+        columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+        with Progress(*columns, console=_err, transient=True) as bar:
+            task = bar.add_task(f"evaluating {name.value}", total=None)
+
+            def step(msg: str) -> None:
+                bar.update(task, description=f"{name.value}: {msg}")
+
+            metrics, scored = pipeline.evaluate(name.value, data, model, progress=step)
     except (ContractError, IncompatibleModelError, ValueError, FileNotFoundError) as exc:
         raise _fail(exc) from exc
     report = report or model.with_name(model.name + ".eval.json")

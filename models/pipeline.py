@@ -36,7 +36,7 @@ Progress = Callable[[str], None]
 @dataclass(frozen=True)
 class Kind:
     train: Callable[[Path, Path, dict[str, Any], Progress], ModelCard]
-    evaluate: Callable[[Path, Path], tuple[dict[str, Any], pl.DataFrame]]
+    evaluate: Callable[[Path, Path, Progress], tuple[dict[str, Any], pl.DataFrame]]
     score: Callable[[Path, Path, dt.date | None], pl.DataFrame]
 
 
@@ -94,15 +94,20 @@ def _health_load(model_path: Path) -> tuple[HealthModel, ModelCard]:
     return HealthModel.restore(est, card.features, card.params), card
 
 
-def _health_evaluate(data: Path, model_path: Path) -> tuple[dict[str, Any], pl.DataFrame]:
+def _health_evaluate(data: Path, model_path: Path, say: Progress) -> tuple[dict[str, Any], pl.DataFrame]:
     model, card = _health_load(model_path)
     # Same fleet as training: only judge days after the training window (its labels were seen).
     same = data_hash(data, HEALTH_TABLES) == card.data_hash
     after = dt.date.fromisoformat(card.training_window[-1]) if same else None
     dates = evaluation_dates(telemetry_span(data), model.config.horizon_days, after)
     # A block of devices at a time, as in training: evaluation memory follows the block, not the fleet.
-    blocks = iter_device_blocks(data, HEALTH_TABLES, block_devices=BLOCK_DEVICES)
-    parts = [score_snapshots(model, t, dates) for t in blocks]
+    n_devices = load_tables(data, ["devices"])["devices"]["device_id"].n_unique()
+    n_blocks = max(1, -(-n_devices // BLOCK_DEVICES))
+    parts = []
+    for k, t in enumerate(iter_device_blocks(data, HEALTH_TABLES, block_devices=BLOCK_DEVICES), start=1):
+        say(f"scoring {len(dates)} days, devices block {k} of {n_blocks}")
+        parts.append(score_snapshots(model, t, dates))
+    say("metrics")
     failures = load_tables(data, ["failures"])["failures"]
     metrics, scored = health_metrics(model, parts, failures, dates)
     metrics.update({"model_version": card.model_version, "same_fleet_as_training": same})
@@ -167,11 +172,12 @@ def _usage_load(model_path: Path) -> tuple[UsageModel, ModelCard]:
     return UsageModel.restore(est, card.params), card
 
 
-def _usage_evaluate(data: Path, model_path: Path) -> tuple[dict[str, Any], pl.DataFrame]:
+def _usage_evaluate(data: Path, model_path: Path, say: Progress) -> tuple[dict[str, Any], pl.DataFrame]:
     model, card = _usage_load(model_path)
     tables = load_tables(data, USAGE_TABLES)
     same = data_hash(data, USAGE_TABLES) == card.data_hash
     after = dt.date.fromisoformat(card.training_window[-1]) if same and card.training_window[-1] else None
+    say("install snapshots every 14 days, scored")
     metrics, scored = evaluate_usage(model, tables, after=after)
     metrics.update({"model_version": card.model_version, "same_fleet_as_training": same})
     return metrics, scored
@@ -222,7 +228,7 @@ def _risk_frames(data: Path, as_of: dt.date) -> dict[str, pl.DataFrame]:
     return load_tables(data, RISK_TABLES, optional=["compliance_history"], as_of=as_of)
 
 
-def _risk_evaluate(data: Path, model_path: Path) -> tuple[dict[str, Any], pl.DataFrame]:
+def _risk_evaluate(data: Path, model_path: Path, say: Progress) -> tuple[dict[str, Any], pl.DataFrame]:
     _, card = load_model(model_path, "risk")
     as_of = _risk_as_of(data)
     t = _risk_frames(data, as_of)
@@ -304,7 +310,7 @@ def _bundles_frame(card: ModelCard) -> pl.DataFrame:
     return pl.DataFrame(card.params["bundles"], schema=BUNDLE_COLUMNS)
 
 
-def _bundles_evaluate(data: Path, model_path: Path) -> tuple[dict[str, Any], pl.DataFrame]:
+def _bundles_evaluate(data: Path, model_path: Path, say: Progress) -> tuple[dict[str, Any], pl.DataFrame]:
     """How well the saved bundles cover the holdings of the fleet in DIR (precision/recall of items)."""
     _, card = load_model(model_path, "bundles")
     saved = _bundles_frame(card)
@@ -354,8 +360,10 @@ def train(
     return _kind(name).train(Path(data), Path(out), opts or {}, progress or (lambda _m: None))
 
 
-def evaluate(name: str, data: str | Path, model: str | Path) -> tuple[dict[str, Any], pl.DataFrame]:
-    return _kind(name).evaluate(Path(data), Path(model))
+def evaluate(
+    name: str, data: str | Path, model: str | Path, progress: Progress | None = None
+) -> tuple[dict[str, Any], pl.DataFrame]:
+    return _kind(name).evaluate(Path(data), Path(model), progress or (lambda _m: None))
 
 
 def score(name: str, data: str | Path, model: str | Path, as_of: dt.date | None = None) -> pl.DataFrame:

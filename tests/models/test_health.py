@@ -258,7 +258,9 @@ def test_evaluation_by_blocks_of_devices_equals_the_whole_fleet(
     assert blocked == whole and whole["positives"] > 0 and whole["lead_time"]["failures"] > 0
     assert rows.equals(whole_rows)
     # What the CLI evaluates (blocks read from the parquet) is the same again.
-    cli, _ = pipeline.evaluate("health", other_fleet_dir, health_model)
+    said: list[str] = []
+    cli, _ = pipeline.evaluate("health", other_fleet_dir, health_model, progress=said.append)
+    assert said[0].endswith("devices block 1 of 1") and said[-1] == "metrics"  # what the CLI's spinner shows
     assert {k: v for k, v in cli.items() if k not in ("model_version", "same_fleet_as_training")} == whole
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -26,6 +25,7 @@ import polars as pl
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from models.fitting import fittable
+from models.usage_features import FEATURES, install_features
 
 __all__ = [
     "FEATURES",
@@ -36,38 +36,6 @@ __all__ = [
     "protections",
     "recommend_apps",
     "train_usage",
-]
-
-FEATURES = [
-    "license_cost_usd",
-    "days_since_install",
-    "days_since_last_use",
-    "never_used",
-    "use_days_30",
-    "use_days_60",
-    "use_days_90",
-    "use_days_all",
-    "minutes_30",
-    "minutes_90",
-    "max_gap",
-    "median_gap",
-    "since_last_over_max_gap",
-    "peer_active_share",
-    "peer_installs",
-    "app_active_share",
-    "use_days_180",
-    "use_days_365",
-    "since_last_over_median_gap",
-    "days_to_quarter_end",
-    "app_recent_share",
-    "device_days_since_any_use",
-    "device_use_days_30",
-    "use_days_prev_quarter_next30",
-    "use_days_prev_year_next30",
-    "app_wake_rate",
-    "observed_days",
-    "use_rate",
-    "history_days",
 ]
 
 
@@ -127,166 +95,6 @@ class UsageModel:
             return np.full(frame.height, self.threshold)
         band = np.searchsorted(self.config.history_bands, frame["history_days"].to_numpy(), side="right") - 1
         return np.asarray(self.band_thresholds, dtype=np.float64)[np.clip(band, 0, None)]
-
-
-def _days_to_quarter_end(d: dt.date) -> int:
-    q_month = ((d.month - 1) // 3 + 1) * 3
-    nxt = dt.date(d.year + (q_month == 12), q_month % 12 + 1, 1)
-    return (nxt - d).days - 1
-
-
-def _wake_rates(inst: pl.LazyFrame, usage: pl.DataFrame, d: dt.date) -> pl.LazyFrame:
-    """Per app: of installs dormant (no use for 30+ days, installed 30+ days before) at d-30 and d-60, the
-    share used in the following 30 days. Dormant installs of some apps wake up (tax, audit, yearly
-    planning tools); of others they never do. Only usage on or before `d` is read."""
-    parts = []
-    for lag in (30, 60):
-        cut = d - dt.timedelta(days=lag)
-        last = (
-            usage.lazy()
-            .filter(pl.col("date") <= cut + dt.timedelta(days=30))
-            .group_by("device_id", "app_id")
-            .agg(
-                pl.col("date").filter(pl.col("date") <= cut).max().alias("last"),
-                (pl.col("date") > cut).any().alias("woke"),
-            )
-        )
-        parts.append(
-            inst.filter(
-                pl.col("installed_on").is_null() | (pl.col("installed_on") <= cut - dt.timedelta(days=30))
-            )
-            .select("device_id", "app_id")
-            .join(last, on=["device_id", "app_id"], how="left")
-            .filter(pl.col("last").is_null() | (pl.col("last") <= cut - dt.timedelta(days=30)))
-            .select("app_id", pl.col("woke").fill_null(False))
-        )
-    # Shrunk towards 5 % so that an app with a handful of dormant installs does not get an extreme rate.
-    return (
-        pl.concat(parts)
-        .group_by("app_id")
-        .agg(((pl.col("woke").sum() + 1.0) / (pl.len() + 20.0)).alias("app_wake_rate"))
-    )
-
-
-def _one_date(
-    devices: pl.DataFrame, apps: pl.DataFrame, installs: pl.DataFrame, usage: pl.DataFrame, d: dt.date
-) -> pl.LazyFrame:
-    paid = apps.lazy().filter(pl.col("license_cost_usd") > 0).select("app_id", "license_cost_usd")
-    inst = (
-        installs.lazy()
-        .filter(pl.col("installed_on").is_null() | (pl.col("installed_on") <= d))
-        .join(paid, on="app_id")
-        .unique(["device_id", "app_id"], keep="first", maintain_order=True)
-    )
-    since = (pl.lit(d) - pl.col("date")).dt.total_days()
-    gaps = pl.col("date").sort().diff().dt.total_days()
-    used = (
-        usage.lazy()
-        .filter(pl.col("date") <= d)
-        .group_by("device_id", "app_id")
-        .agg(
-            since.min().alias("days_since_last_use"),
-            (since < 30).sum().alias("use_days_30"),
-            (since < 60).sum().alias("use_days_60"),
-            (since < 90).sum().alias("use_days_90"),
-            pl.len().alias("use_days_all"),
-            (since < 180).sum().alias("use_days_180"),
-            (since < 365).sum().alias("use_days_365"),
-            pl.col("minutes_used").filter(since < 30).sum().alias("minutes_30"),
-            pl.col("minutes_used").filter(since < 90).sum().alias("minutes_90"),
-            gaps.max().alias("max_gap"),
-            gaps.median().alias("median_gap"),
-            pl.col("date").min().alias("first_use"),
-            # The coming 30 days, one quarter and one year earlier: periodic users show up here.
-            ((since >= 61) & (since < 91)).sum().alias("use_days_prev_quarter_next30"),
-            ((since >= 335) & (since < 365)).sum().alias("use_days_prev_year_next30"),
-        )
-    )
-    role = devices.lazy().select("device_id", pl.col("role").fill_null("(none)"))
-    # The person behind the device: away (leave, sick, a long project elsewhere) looks like idle everywhere.
-    device = (
-        usage.lazy()
-        .filter(pl.col("date") <= d)
-        .group_by("device_id")
-        .agg(
-            since.min().alias("device_days_since_any_use"),
-            pl.col("date").filter(since < 30).n_unique().alias("device_use_days_30"),
-        )
-    )
-    f = (
-        inst.join(used, on=["device_id", "app_id"], how="left")
-        .join(role, on="device_id", how="left")
-        .join(device, on="device_id", how="left")
-        .join(_wake_rates(inst, usage, d), on="app_id", how="left")
-    )
-    start = pl.coalesce(pl.col("installed_on"), pl.col("first_use"))
-    f = f.with_columns(
-        pl.lit(d).alias("as_of"),
-        (pl.lit(d) - start).dt.total_days().alias("days_since_install"),
-        pl.col("days_since_last_use").is_null().cast(pl.Float64).alias("never_used"),
-        *[
-            pl.col(c).fill_null(0)
-            for c in (
-                "use_days_30",
-                "use_days_60",
-                "use_days_90",
-                "use_days_all",
-                "use_days_180",
-                "use_days_365",
-                "minutes_30",
-                "minutes_90",
-                "device_use_days_30",
-                "use_days_prev_quarter_next30",
-                "use_days_prev_year_next30",
-            )
-        ],
-        # Seasonal tools (finance close) come back at quarter end, whatever the fleet.
-        pl.lit(float(_days_to_quarter_end(d))).alias("days_to_quarter_end"),
-    )
-    # Days the install could have been seen in use: since install, but not before the usage data starts.
-    first_day = usage["date"].min()
-    seen_from = first_day if isinstance(first_day, dt.date) else d
-    observed = (pl.lit(d) - pl.max_horizontal(start.fill_null(pl.lit(d)), pl.lit(seen_from))).dt.total_days()
-    f = f.with_columns(
-        pl.lit(float((d - seen_from).days)).alias("history_days"),
-        observed.alias("observed_days"),
-        (pl.col("use_days_all") / (observed + 1)).alias("use_rate"),
-    )
-    active = (pl.col("use_days_90") > 0).cast(pl.Float64)
-    n_peer = pl.len().over("role", "app_id") - 1
-    return f.with_columns(
-        (pl.col("days_since_last_use") / pl.col("max_gap")).alias("since_last_over_max_gap"),
-        (pl.col("days_since_last_use") / pl.col("median_gap")).alias("since_last_over_median_gap"),
-        (pl.col("use_days_30") > 0).cast(pl.Float64).mean().over("app_id").alias("app_recent_share"),
-        # Peers exclude the install itself, so an install cannot protect itself.
-        pl.when(n_peer > 0)
-        .then((active.sum().over("role", "app_id") - active) / n_peer)
-        .otherwise(None)
-        .alias("peer_active_share"),
-        n_peer.cast(pl.Float64).alias("peer_installs"),
-        active.mean().over("app_id").alias("app_active_share"),
-    ).drop("first_use")
-
-
-def install_features(
-    devices: pl.DataFrame,
-    apps: pl.DataFrame,
-    installs: pl.DataFrame,
-    usage: pl.DataFrame,
-    as_of_dates: Sequence[dt.date],
-) -> pl.DataFrame:
-    """One row per (paid install, as_of), using only usage and installs dated on or before each as_of."""
-    # Sorted once so that sums of minutes and the choice among duplicate installs (the earliest) do not
-    # depend on the files' row order: the same data always gives the same features, hence the same model.
-    installs = installs.sort("device_id", "app_id", "installed_on", nulls_last=False)
-    usage = usage.sort("device_id", "app_id", "date")
-    parts = [_one_date(devices, apps, installs, usage, d) for d in sorted(set(as_of_dates))]
-    if not parts:
-        raise ValueError("no as-of dates")
-    out = pl.concat(parts).collect()
-    return out.with_columns([pl.col(c).cast(pl.Float64) for c in FEATURES]).sort(
-        "as_of", "device_id", "app_id"
-    )
 
 
 def label_installs(frame: pl.DataFrame, usage: pl.DataFrame, horizon: int) -> pl.DataFrame:

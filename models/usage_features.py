@@ -143,11 +143,12 @@ class _PairUsage:
             .select("code", pl.col("date").cast(pl.Int32).alias("day"), "minutes_used")
             for lo in range(0, max(usage.height, 1), _SLICE)
         ]
-        # Codes follow (device, app) order. Equal rows stay in the files' order, the order minutes are
-        # summed in. Pairs renumbered 0, 1, ... over those with usage: each then has at least one row.
+        # Codes follow (device, app) order. Rows of one pair and day (duplicates) by minutes: the order
+        # minutes are summed in, so that it does not depend on the files' row order (the sort this
+        # replaced left it to chance). Pairs renumbered 0, 1, ... over those with usage: each has a row.
         rows = (
             pl.concat(parts)
-            .sort("code", "day", maintain_order=True)
+            .sort("code", "day", "minutes_used")
             .with_columns(pl.col("code").rle_id().cast(pl.Int64).alias("pair"))
         )
         ids = (

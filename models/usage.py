@@ -99,15 +99,31 @@ class UsageModel:
 
 def label_installs(frame: pl.DataFrame, usage: pl.DataFrame, horizon: int) -> pl.DataFrame:
     """`used_next` = 1 when the install is used within (as_of, as_of + horizon]."""
-    keys = frame.select("device_id", "app_id", "as_of").unique()
+    keys = frame.select("device_id", "app_id", "as_of").unique().sort("as_of")
+    if keys.height == 0:
+        return frame.with_columns(used_next=pl.lit(0, dtype=pl.Int8))
+    # The first use after each as-of date (an as-of join), not every use of the install joined to every
+    # as-of date: that product was the peak of training and evaluation (+1.4 GB for 10,000 devices).
+    later = (
+        usage.lazy()
+        .select("device_id", "app_id", pl.col("date").alias("next_use"))
+        .filter(pl.col("next_use") > keys["as_of"].min())
+        .join(keys.lazy().select("device_id", "app_id").unique(), on=["device_id", "app_id"], how="semi")
+        .sort("next_use")
+        .collect()
+    )
     hits = (
-        keys.join(usage.select("device_id", "app_id", "date"), on=["device_id", "app_id"])
-        .filter(
-            (pl.col("date") > pl.col("as_of"))
-            & (pl.col("date") <= pl.col("as_of") + dt.timedelta(days=horizon))
+        keys.join_asof(
+            later,
+            left_on="as_of",
+            right_on="next_use",
+            by=["device_id", "app_id"],
+            strategy="forward",
+            allow_exact_matches=False,
+            check_sortedness=False,  # both sorted on the date; polars cannot check it within `by` groups
         )
+        .filter(pl.col("next_use") <= pl.col("as_of") + dt.timedelta(days=horizon))
         .select("device_id", "app_id", "as_of")
-        .unique()
         .with_columns(used_next=pl.lit(1, dtype=pl.Int8))
     )
     return frame.join(hits, on=["device_id", "app_id", "as_of"], how="left").with_columns(

@@ -251,3 +251,32 @@ def test_install_features_match_a_naive_computation(seed: int) -> None:
     for d in (d for d in dates if isinstance(first, dt.date) and d >= first):
         alone = install_features(devices, apps, installs, usage.filter(pl.col("date") <= d), [d])
         assert alone.equals(feats.filter(pl.col("as_of") == d))
+
+
+def test_used_next_is_use_strictly_after_as_of_and_within_the_horizon() -> None:
+    from models.usage import label_installs
+
+    d = dt.date(2026, 3, 1)
+    keys = pl.DataFrame(
+        {
+            "device_id": [1, 1, 2, 3, 4, 4],
+            "app_id": [10, 10, 10, 10, 10, 20],
+            "as_of": [d, d + dt.timedelta(days=40)] + [d] * 4,
+        }
+    )
+    uses = [
+        (1, 10, 0),  # on the as-of date itself: not "next"
+        (1, 10, 30),  # the horizon's last day: used next (first key); before the second key's as-of
+        (2, 10, 31),  # one day too late
+        (3, 10, -5),  # only before
+        (4, 20, 12),  # another app of device 4 than its first key
+        (4, 20, 12),  # duplicated row
+    ]
+    usage = pl.DataFrame(
+        [(dev, app, d + dt.timedelta(days=k), 5.0) for dev, app, k in uses],
+        schema={"device_id": pl.Int64, "app_id": pl.Int64, "date": pl.Date, "minutes_used": pl.Float64},
+        orient="row",
+    )
+    out = label_installs(keys, usage, 30).sort("device_id", "app_id", "as_of")
+    assert out["used_next"].to_list() == [1, 0, 0, 0, 0, 1]
+    assert out.height == keys.height

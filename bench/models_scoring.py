@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,9 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
+from bench._util import memory_mb
 
 END = dt.date(2026, 10, 31)
 BLOCK = 20_000
@@ -141,18 +143,6 @@ def _before_dense_raw(telemetry: pl.DataFrame, as_of: dt.date, chunk: int = 20_0
     return pl.concat(parts).with_columns(pl.col(pl.Float64).fill_nan(None))
 
 
-def _rss_mb() -> float:
-    """This process's peak resident memory. On Linux from VmHWM: ru_maxrss would also count the parent's
-    memory at the fork before exec (the generator's and trainer's), which is not the scorer's."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def score_child(mode: str, data: str, model: str) -> None:
     """Runs in a fresh process: CPU per stage and peak memory, as one JSON line."""
     from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
@@ -163,12 +153,12 @@ def score_child(mode: str, data: str, model: str) -> None:
     from models.health import predict_proba, score_health
     from models.pipeline import _health_load
 
-    imports_mb = _rss_mb()
+    imports_mb = memory_mb()
     t0, c0 = time.perf_counter(), time.process_time()
     hm, card = _health_load(Path(model))
     cpu: dict[str, float] = {"load_model": time.process_time() - c0, "read": 0.0, "features": 0.0}
     cpu["predict"] = 0.0
-    model_mb = _rss_mb()
+    model_mb = memory_mb()
     if mode == "before":
         features._dense_raw = _before_dense_raw  # bench-only switch back to the old implementation
     if mode in ("whole", "before"):
@@ -204,7 +194,7 @@ def score_child(mode: str, data: str, model: str) -> None:
         "cpu_compute_s": round(cpu["features"] + cpu["predict"], 3),
         "cpu_total_s": round(sum(cpu.values()), 3),
         "wall_s": round(time.perf_counter() - t0, 3),
-        "peak_rss_mb": round(_rss_mb(), 1),
+        "peak_rss_mb": round(memory_mb(), 1),
         "imports_rss_mb": round(imports_mb, 1),
         "model_rss_mb": round(model_mb - imports_mb, 1),
         "trees": int(hm.failure.n_iter_),

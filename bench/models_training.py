@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -27,16 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-
-def _peak_mb() -> float:
-    """This process's peak resident memory (VmHWM; ru_maxrss would include the parent's at the fork)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
+from bench._util import memory_mb
 
 
 def train_child(data: str, block: int, out: str) -> None:
@@ -52,7 +43,7 @@ def train_child(data: str, block: int, out: str) -> None:
         "block": block,
         "wall_s": round(wall, 2),
         "cpu_s": round(cpu, 2),
-        "peak_mb": round(_peak_mb(), 1),
+        "peak_mb": round(memory_mb(), 1),
         "threshold": card.params["threshold"],
         "validation": card.metrics["validation"],
     }

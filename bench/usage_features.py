@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,8 @@ from typing import Any
 
 import polars as pl
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
+from bench._util import memory_mb
 from models.usage_features import FEATURES, _days_to_quarter_end
 
 MODES = ("new", "before")
@@ -196,18 +197,6 @@ def before_install_features(
     )
 
 
-def _status(field: str) -> float:
-    """A memory figure of this process from /proc/self/status, in MB. VmHWM (peak) rather than ru_maxrss,
-    which would also count the parent's memory at the fork before exec."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _reset_peak() -> bool:
     """Start VmHWM again from the current RSS (Linux: clear_refs 5); False where that is not possible."""
     try:
@@ -226,9 +215,9 @@ def child(mode: str, data: str, n_dates: int, out: str) -> None:
     last = t["app_usage"]["date"].max()
     assert isinstance(last, dt.date)
     dates = [last - dt.timedelta(days=30 + 14 * k) for k in range(n_dates)]
-    load_peak = _status("VmHWM")
+    load_peak = memory_mb("VmHWM")
     reset = _reset_peak()
-    before = _status("VmRSS")
+    before = memory_mb("VmRSS")
     fn = install_features if mode == "new" else before_install_features
     c0, w0 = time.process_time(), time.perf_counter()
     feats = fn(t["devices"], t["apps"], t["app_installs"], t["app_usage"], dates)
@@ -237,8 +226,8 @@ def child(mode: str, data: str, n_dates: int, out: str) -> None:
         "dates": n_dates,
         "cpu_s": round(time.process_time() - c0, 3),
         "wall_s": round(time.perf_counter() - w0, 3),
-        "process_peak_mb": round(max(load_peak, _status("VmHWM")), 1),
-        "features_mb": round(_status("VmHWM") - before, 1) if reset else None,
+        "process_peak_mb": round(max(load_peak, memory_mb("VmHWM")), 1),
+        "features_mb": round(memory_mb("VmHWM") - before, 1) if reset else None,
         "tables_mb": round(before, 1),
         "rows": feats.height,
         "usage_rows": t["app_usage"].height,

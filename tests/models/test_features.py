@@ -90,8 +90,21 @@ def test_device_without_telemetry_gets_nulls_and_unenrolled_devices_are_skipped(
     assert "age_days" in feature_columns(f) and "model" not in feature_columns(f)
 
 
-def test_rolling_path_agrees_with_grouped_path() -> None:
+def _assert_paths_agree(tel: pl.DataFrame, dates: list[dt.date], same_nulls: bool = False) -> None:
+    """Many dates at once (rolling windows on a day grid) = one date at a time (dense arrays)."""
     from models.features import telemetry_features
+
+    rolled = telemetry_features(tel, dates).sort("device_id", "as_of")
+    single = pl.concat([telemetry_features(tel, [d]) for d in dates]).sort("device_id", "as_of")
+    assert rolled.columns == single.columns and rolled.height == single.height
+    for col in rolled.columns[2:]:
+        a, b = rolled[col].to_numpy().astype(float), single[col].to_numpy().astype(float)
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6, err_msg=col)
+        if same_nulls:
+            assert (rolled[col].is_null() == single[col].is_null()).all(), col
+
+
+def test_rolling_path_agrees_with_grouped_path() -> None:
 
     _dev, tel = _fleet(n=15, days=80, seed=3)
     tel = tel.sample(fraction=0.8, seed=4).with_columns(  # missing days and missing values
@@ -100,18 +113,11 @@ def test_rolling_path_agrees_with_grouped_path() -> None:
         .otherwise(pl.col("battery_health_pct"))
         .alias("battery_health_pct")
     )
-    dates = [END - dt.timedelta(days=k) for k in (0, 1, 9, 20, 33)]
-    rolled = telemetry_features(tel, dates).sort("device_id", "as_of")
-    grouped = pl.concat([telemetry_features(tel, [d]) for d in dates]).sort("device_id", "as_of")
-    assert rolled.columns == grouped.columns and rolled.height == grouped.height
-    for col in rolled.columns[2:]:
-        a, b = rolled[col].to_numpy().astype(float), grouped[col].to_numpy().astype(float)
-        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6, err_msg=col)
+    _assert_paths_agree(tel, [END - dt.timedelta(days=k) for k in (0, 1, 9, 20, 33)])
 
 
 def test_dense_path_agrees_with_rolling_path_with_nulls_and_repeated_days() -> None:
     """The single-date path takes a shortcut when a signal has no nulls; both branches must match."""
-    from models.features import telemetry_features
 
     _dev, tel = _fleet(n=12, days=60, seed=5)
     null_crash = pl.col("device_id").is_in([2, 7]) & (pl.col("date").dt.day() % 4 == 0)
@@ -129,14 +135,7 @@ def test_dense_path_agrees_with_rolling_path_with_nulls_and_repeated_days() -> N
             tel.filter(pl.col("device_id") == 4).head(3).with_columns(crash_count=pl.lit(9, dtype=pl.Int64)),
         ]
     )
-    dates = [END - dt.timedelta(days=k) for k in (0, 2, 11, 25)]
-    rolled = telemetry_features(tel, dates).sort("device_id", "as_of")
-    single = pl.concat([telemetry_features(tel, [d]) for d in dates]).sort("device_id", "as_of")
-    assert rolled.columns == single.columns and rolled.height == single.height
-    for col in rolled.columns[2:]:
-        a, b = rolled[col].to_numpy().astype(float), single[col].to_numpy().astype(float)
-        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6, err_msg=col)
-        assert (rolled[col].is_null() == single[col].is_null()).all(), col
+    _assert_paths_agree(tel, [END - dt.timedelta(days=k) for k in (0, 2, 11, 25)], same_nulls=True)
 
 
 @pytest.mark.parametrize("order", ["device_id", "date"])

@@ -1,17 +1,28 @@
 # Two entry points for people (see README): `make run` and `make test`. Both build the local venv first.
+# The venv installs exactly the versions in requirements.lock (hash-checked), so every machine runs what CI
+# tested; `make lock` re-resolves pyproject.toml on purpose when a dependency should move.
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+LOCK   := requirements.lock
 
-.PHONY: install run test lint bench clean
+.PHONY: install lock run test lint bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --upgrade 'pip>=24'
+	$(PY) -m pip install --quiet --require-hashes -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## lock: re-resolve pyproject.toml (with the dev extra) into requirements.lock, with hashes for every platform
+lock:
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet 'uv>=0.5'
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --generate-hashes --universal \
+		--python-version 3.11 --upgrade -o $(LOCK)
 
 ## run: the main job on the embedded sandbox tenant (no tenant, no internet needed)
 run: install

@@ -88,7 +88,7 @@ class ConnectorHTTP:
             raise ConnectorReadOnlyError(self.service, method, path)
         is_write = method in WRITE_METHODS
 
-        def retryable(exc: Exception) -> bool:
+        def retryable(exc: BaseException) -> bool:
             if isinstance(exc, ConnectorAPIError):
                 return exc.status in (_WRITE_SAFE_STATUSES if is_write else _RETRIED_STATUSES)
             return isinstance(exc, ConnectorError) and not (is_write and exc.sent)

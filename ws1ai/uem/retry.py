@@ -62,11 +62,11 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _WRITE_SAFE_STATUSES = frozenset({429, 503})
 
 
-def retry_hook(method: str) -> Callable[[Exception], bool | float]:
+def retry_hook(method: str) -> Callable[[BaseException], bool | float]:
     """stamina `on` hook for one request: False = raise, True = exponential backoff, float = sleep."""
     is_write = method.upper() in WRITE_METHODS
 
-    def hook(exc: Exception) -> bool | float:
+    def hook(exc: BaseException) -> bool | float:
         if not isinstance(exc, UEMError):
             return False
         if isinstance(exc, UEMRateLimited):
@@ -83,7 +83,7 @@ def retry_hook(method: str) -> Callable[[Exception], bool | float]:
     return hook
 
 
-def retry_attempts(on: Callable[[Exception], bool | float], attempts: int) -> Iterator[Any]:
+def retry_attempts(on: Callable[[BaseException], bool | float], attempts: int) -> Iterator[Any]:
     """The one backoff schedule (the constants above) for every HTTP caller: UEM transport and connectors."""
     return iter(
         stamina.retry_context(

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import get_run_logger
+from prefect import State, get_run_logger
 from prefect.artifacts import create_markdown_artifact
-from prefect.states import Completed, State
+from prefect.states import Completed
 
 from tasks.actions import ActionExecutor
 from ws1ai.connectors.servicenow import ServiceNowClient

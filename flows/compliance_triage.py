@@ -16,9 +16,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import State, flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
-from prefect.states import Completed, State
+from prefect.states import Completed
 
 from flows._govern import govern_and_act
 from tasks.compliance import prioritise_by_risk, read_compliance_history, read_risk_inputs

@@ -32,7 +32,7 @@ run: install
 test: install
 	$(PY) -m pytest
 
-## lint: ruff and strict mypy on the library package
+## lint: ruff and strict mypy (ws1ai, models, flows, tasks, deployments)
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy

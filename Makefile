@@ -10,7 +10,7 @@ LOCK   := requirements.lock
 
 $(STAMP): pyproject.toml $(LOCK)
 	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade 'pip>=24'
+	$(PY) -m pip install --quiet 'pip==26.3'  # the installer is pinned too
 	$(PY) -m pip install --quiet --require-hashes -r $(LOCK)
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)

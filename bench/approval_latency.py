@@ -38,9 +38,8 @@ def _writes(control: httpx.Client) -> int:
 def measure(poll_seconds: int, runs: int, sandbox_url: str, device_ids: list[int]) -> list[float]:
     from flows.compliance_triage import compliance_triage
     from ws1ai.governance.approval import Decision
-    from ws1ai.governance.config import GovernanceSettings
+    from ws1ai.governance.config import GovernanceSettings, RolloutMode
     from ws1ai.governance.identity import ApproverVerifier
-    from ws1ai.governance.policy import RolloutMode
     from ws1ai.governance.resume import submit_decision, wait_for_pending
 
     os.environ["WS1AI_GOVERNANCE_APPROVAL_POLL_SECONDS"] = str(poll_seconds)

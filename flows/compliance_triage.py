@@ -26,7 +26,7 @@ from tasks.uem import read_non_compliant_devices, resolve_remediation_targets
 from ws1ai.connectors.llm import LLMDecider
 from ws1ai.connectors.prompts import load_prompt
 from ws1ai.governance.actions import Action
-from ws1ai.governance.policy import RolloutMode
+from ws1ai.governance.config import RolloutMode
 from ws1ai.policies.compliance import (
     DeviceFacts,
     Triage,

@@ -37,7 +37,7 @@ from models.registry import load_model
 from models.usage import UsageConfig, UsageModel, install_features, train_usage
 from models.usage import candidates as usage_candidates
 from tasks.apps import LicenseInputs, read_license_inputs
-from ws1ai.governance.policy import RolloutMode
+from ws1ai.governance.config import RolloutMode
 from ws1ai.policies.licenses import (
     RULE_VERSION,
     ReclaimRules,

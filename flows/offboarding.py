@@ -26,7 +26,7 @@ from prefect.states import Completed
 from flows._govern import govern_and_act
 from tasks.hris import read_leavers
 from ws1ai.governance.actions import Action
-from ws1ai.governance.policy import RolloutMode
+from ws1ai.governance.config import RolloutMode
 from ws1ai.policies.offboarding import offboarding_actions
 
 __all__ = ["offboarding"]

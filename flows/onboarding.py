@@ -28,7 +28,7 @@ from models.provisioning import learn_bundles
 from tasks.apps import read_hire_state, read_peer_holdings, read_tenant_catalog
 from ws1ai.connectors.hris import HRISClient
 from ws1ai.governance.actions import Action
-from ws1ai.governance.policy import RolloutMode
+from ws1ai.governance.config import RolloutMode
 from ws1ai.policies.onboarding import (
     BUNDLE_SCHEMA,
     RULE_VERSION,

@@ -37,7 +37,7 @@ from tasks.telemetry import (
     read_status_attributes,
     resolve_cleanup_scripts,
 )
-from ws1ai.governance.policy import RolloutMode
+from ws1ai.governance.config import RolloutMode
 from ws1ai.policies.health import (
     DEFAULT_CRITICAL_ROLES,
     STATUS_ATTRIBUTE,

@@ -64,7 +64,7 @@ def test_paused_triage_is_approved_through_the_prefect_ui_form(
 
     from flows.compliance_triage import compliance_triage
     from ws1ai.governance.audit import AuditStatus, PrefectAuditStore
-    from ws1ai.governance.policy import RolloutMode
+    from ws1ai.governance.config import RolloutMode
     from ws1ai.governance.resume import wait_for_pending
 
     devices = _pick_devices()

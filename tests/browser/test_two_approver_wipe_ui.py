@@ -76,7 +76,7 @@ def test_wipe_needs_two_distinct_approvers_through_the_ui_form(
 
     from flows.offboarding import offboarding
     from ws1ai.governance.audit import AuditStatus, PrefectAuditStore
-    from ws1ai.governance.policy import RolloutMode
+    from ws1ai.governance.config import RolloutMode
     from ws1ai.governance.resume import wait_for_pending
     from ws1ai.policies.offboarding import run_key_for
 

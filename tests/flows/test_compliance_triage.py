@@ -22,7 +22,7 @@ from models.risk import _sensitivity
 from tasks.compliance import COMPLIANCE_EVENT, read_compliance_history
 from tests.flows.conftest import tenant_writes
 from ws1ai.governance.approval import Decision
-from ws1ai.governance.policy import RolloutMode
+from ws1ai.governance.config import RolloutMode
 from ws1ai.sandbox import SandboxState
 from ws1ai.uem import UEMClient
 

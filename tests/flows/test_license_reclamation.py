@@ -31,9 +31,8 @@ from tests.flows.conftest import ledger, tenant_writes
 from ws1ai.governance.actions import ActionKind
 from ws1ai.governance.approval import Decision
 from ws1ai.governance.audit import PrefectAuditStore
-from ws1ai.governance.config import GovernanceSettings
+from ws1ai.governance.config import GovernanceSettings, RolloutMode
 from ws1ai.governance.execute import RollbackReport, rollback
-from ws1ai.governance.policy import RolloutMode
 from ws1ai.policies.licenses import (
     AppInfo,
     ReclaimRules,

@@ -16,7 +16,7 @@ from tasks.hris import read_leavers
 from tests.flows.conftest import tenant_writes
 from ws1ai.connectors.hris import HRISClient
 from ws1ai.governance.approval import Decision
-from ws1ai.governance.policy import RolloutMode
+from ws1ai.governance.config import RolloutMode
 from ws1ai.uem import UEMClient
 
 pytestmark = pytest.mark.prefect

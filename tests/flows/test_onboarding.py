@@ -23,7 +23,7 @@ from tasks.actions import ActionExecutor
 from tests.flows.conftest import ledger
 from ws1ai.governance.actions import Action, ActionKind
 from ws1ai.governance.approval import Decision
-from ws1ai.governance.policy import RolloutMode
+from ws1ai.governance.config import RolloutMode
 from ws1ai.policies.onboarding import peer_bundle_rule, username_for
 from ws1ai.sandbox import SandboxState
 from ws1ai.settings import UEMSettings

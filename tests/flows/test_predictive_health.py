@@ -27,7 +27,7 @@ from tasks.telemetry import infer_failures, resolve_cleanup_scripts
 from tests.flows.conftest import tenant_writes
 from ws1ai.governance.actions import Action, ActionKind
 from ws1ai.governance.approval import Decision
-from ws1ai.governance.policy import RolloutMode
+from ws1ai.governance.config import RolloutMode
 from ws1ai.policies.health import PENDING_REPLACEMENT
 from ws1ai.sandbox import SandboxState
 from ws1ai.uem import UEMClient

@@ -19,7 +19,7 @@ from ws1ai.governance.audit import (
 from ws1ai.governance.audit_export import export
 from ws1ai.governance.config import GovernanceSettings, RolloutMode, TimeoutOutcome
 from ws1ai.governance.identity import ApproverVerifier
-from ws1ai.governance.policy import Disposition, Plan, PlannedAction, chunk_targets, plan_actions
+from ws1ai.governance.planning import Disposition, Plan, PlannedAction, chunk_targets, plan_actions
 from ws1ai.governance.redaction import Redactor
 
 if TYPE_CHECKING:

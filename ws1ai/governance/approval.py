@@ -43,7 +43,7 @@ from ws1ai.governance.approval_gate import ApprovalGate, GateEntry
 from ws1ai.governance.audit import AuditStatus, AuditStore, record_for
 from ws1ai.governance.config import GovernanceSettings, TimeoutOutcome
 from ws1ai.governance.identity import ApproverVerifier
-from ws1ai.governance.policy import PlannedAction
+from ws1ai.governance.planning import PlannedAction
 
 __all__ = [
     "REQUEST_KEY",

@@ -35,7 +35,7 @@ from ws1ai.governance.approval_forms import (
 from ws1ai.governance.audit import AuditRecord, AuditStatus, AuditStore, record_for
 from ws1ai.governance.config import GovernanceSettings, TimeoutOutcome
 from ws1ai.governance.identity import ApproverVerifier
-from ws1ai.governance.policy import PlannedAction
+from ws1ai.governance.planning import PlannedAction
 
 __all__ = ["ApprovalGate", "GateEntry"]
 

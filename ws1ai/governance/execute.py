@@ -6,7 +6,7 @@
 1. drops actions the audit trail already shows as executed (a re-run or a crashed run's retry never
    repeats one — the correlation id is the key, looked up in the durable artifact copy before acting), and
    records each as `skipped` ("already executed in flow run …"), so the trail says why a re-run did nothing;
-2. plans the rest (`policy.plan_actions`, with the last hour's executed devices for the per-hour cap) and
+2. plans the rest (`planning.plan_actions`, with the last hour's executed devices for the per-hour cap) and
    records them as `planned`;
 3. in `observe`/`recommend`/dry-run stops there; otherwise executes the automatic ones, asks the approval
    gate for the rest, and executes what was approved.
@@ -29,7 +29,7 @@ from ws1ai.governance.approval import ApprovalOutcome, request_approval
 from ws1ai.governance.approval_forms import Notifier
 from ws1ai.governance.audit import AuditRecord, AuditStatus, AuditStore, devices_touched_since, record_for
 from ws1ai.governance.config import GovernanceSettings, RolloutMode
-from ws1ai.governance.policy import Plan, plan_actions
+from ws1ai.governance.planning import Plan, plan_actions
 
 __all__ = [
     "REPEATABLE_KINDS",

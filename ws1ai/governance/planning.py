@@ -1,6 +1,6 @@
 """Which planned actions may run, which wait for a human, and which are only reported.
 
-Pure functions (DESIGN rule 8): the flow passes the actions, the rollout mode and the devices already touched
+Pure functions: the flow passes the actions, the rollout mode and the devices already touched
 in the last hour (from the audit trail, `audit.devices_touched_since`); nothing here talks to Prefect or UEM.
 
 Rules, in order:
@@ -29,7 +29,7 @@ __all__ = [
     "Disposition",
     "Plan",
     "PlannedAction",
-    "RolloutMode",  # re-exported: flows import it from here
+    "RolloutMode",  # re-exported for callers that plan; its home is governance.config
     "chunk_targets",
     "devices_by_kind",
     "plan_actions",

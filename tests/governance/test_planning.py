@@ -6,7 +6,7 @@ import pytest
 
 from ws1ai.governance.actions import Action, ActionKind
 from ws1ai.governance.config import GovernanceSettings, RolloutMode
-from ws1ai.governance.policy import Disposition, chunk_targets, plan_actions
+from ws1ai.governance.planning import Disposition, chunk_targets, plan_actions
 
 
 def _a(kind: ActionKind, targets: list[int], **payload: object) -> Action:

@@ -1,15 +1,17 @@
 """Dead letters: a directory of JSON files, so nothing the receiver refused is silently dropped.
 
-Each file holds one request body that failed validation (or events Prefect refused as invalid), byte for
-byte, with the reason, endpoint and time — an operator fixes the cause and re-POSTs the body. (Events that
-only wait for Prefect are not here: they stay in the outbox, deployments.store.)
+Each file holds what can be replayed of one request body that failed validation — only the fields the
+receiver maps to a Prefect event (ids, event type, statuses, times; `payloads.replay_fields`), never the
+names, e-mail addresses, serials, IMEIs or phone numbers UEM also sends — or the events Prefect refused as
+invalid (ids only already), with the reason, endpoint, size and time. An operator fixes the cause and
+re-POSTs the kept body. A body that is no JSON object keeps nothing (`body` null): its sender must send it
+again. (Events that only wait for Prefect are not here: they stay in the outbox, deployments.store.)
 
 Files are written to a temporary name and renamed, so a crash never leaves a half-written file behind.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import uuid
@@ -43,17 +45,17 @@ class DeadLetters:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    def write(self, *, endpoint: str, reason: str, body: bytes, content_type: str | None) -> Path:
+    def write(
+        self, *, endpoint: str, reason: str, body: dict[str, Any] | list[Any] | None, size: int
+    ) -> Path:
+        """Keep `body` — already reduced to what replay needs by the caller — with why it was refused."""
         record: dict[str, Any] = {
             "received_at": datetime.now(UTC).isoformat(),
             "endpoint": endpoint,
             "reason": reason,
-            "content_type": content_type,
+            "size": size,  # of the refused body, bytes (what was kept is usually far less)
+            "body": None if body is None else json.dumps(body, ensure_ascii=False),
         }
-        try:
-            record["body"] = body.decode("utf-8")
-        except UnicodeDecodeError:  # keep undecodable bytes exactly, for replay
-            record["body_base64"] = base64.b64encode(body).decode("ascii")
         return _write_atomic(self.directory / f"{_stamp()}.json", record)
 
     def files(self) -> list[Path]:
@@ -79,17 +81,19 @@ class DeadLetters:
             for path in self.files():
                 record = json.loads(path.read_text(encoding="utf-8"))
                 endpoint = str(record["endpoint"])
-                if endpoint not in headers:  # e.g. events Prefect refused: a code fix, not a resend
+                # Events Prefect refused need a code fix, not a resend; a body that kept nothing (not JSON)
+                # must come again from its sender.
+                if endpoint not in headers or record.get("body") is None:
                     failing += 1
                     continue
-                body = (
-                    record["body"].encode() if "body" in record else base64.b64decode(record["body_base64"])
-                )
-                content_type = record.get("content_type") or "application/json"
                 resp = client.post(
                     base_url.rstrip("/") + endpoint,
-                    content=body,
-                    headers={**headers[endpoint], "Content-Type": content_type, RESEND_HEADER: path.name},
+                    content=str(record["body"]).encode(),
+                    headers={
+                        **headers[endpoint],
+                        "Content-Type": "application/json",
+                        RESEND_HEADER: path.name,
+                    },
                 )
                 if resp.is_success:
                     (self.directory / "resent").mkdir(exist_ok=True)

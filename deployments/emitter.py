@@ -150,10 +150,10 @@ class PrefectForwarder:
             if result == "retry-later":
                 return  # left in the outbox, in order
             if result == "invalid":
-                body = json.dumps([event]).encode()
+                # The event is ids and statuses only (deployments.events), so it is kept whole.
                 self.dead_letters.write(
-                    endpoint=self.url, reason="Prefect refused the event as invalid", body=body,
-                    content_type="application/json",
+                    endpoint=self.url, reason="Prefect refused the event as invalid", body=[event],
+                    size=len(json.dumps([event])),
                 )  # fmt: skip
                 self.dead_lettered += 1
             else:

@@ -7,13 +7,16 @@ on: the de-duplication key (EventId, DeviceId, EventType, EventTime) and the sta
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-__all__ = ["HRISChangeEvent", "UEMEvent", "describe_errors", "parse_event_time"]
+from ws1ai.governance.redaction import Redactor
+
+__all__ = ["HRISChangeEvent", "UEMEvent", "describe_errors", "parse_event_time", "replay_fields"]
 
 # UEM writes EventTime as .NET round-trip UTC: 7 fractional digits ("…59.5720125Z"); 5 digits appear too
 # (trailing zeros trimmed). We accept 1-7 digits, or none, so a real event is never dead-lettered over
@@ -34,6 +37,12 @@ class UEMEvent(BaseModel):
     """One UEM event notification (JSON format, `Format: 1`)."""
 
     model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
+
+    # What deployments.events maps to a Prefect event: all a re-sent dead letter needs, and no personal data.
+    REPLAY_FIELDS: ClassVar[tuple[str, ...]] = (
+        "EventId", "EventType", "DeviceId", "EventTime", "DeviceUUID", "ComplianceStatus",
+        "CompromisedStatus", "EnrollmentStatus", "Platform", "OperatingSystem", "Ownership",
+    )  # fmt: skip
 
     EventId: int = Field(ge=0)
     EventType: str = Field(min_length=1)
@@ -85,6 +94,9 @@ class UEMEvent(BaseModel):
         return f"ws1|{self.EventId}|{self.DeviceId}|{self.EventType}|{self.EventTime}"
 
 
+_EXACT = frozenset(
+    {"EventId", "DeviceId", "DeviceUUID", "EventTime", "event_id", "employee_id", "effective_date"}
+)
 _HRIS_TYPES = {"hire": "hire", "leave": "leave", "move": "move", "termination": "leave"}
 
 
@@ -92,6 +104,8 @@ class HRISChangeEvent(BaseModel):
     """A change pushed by the HRIS: `{"event_id","type":"hire|leave|move","employee_id","effective_date"}`."""
 
     model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
+
+    REPLAY_FIELDS: ClassVar[tuple[str, ...]] = ("event_id", "type", "employee_id", "effective_date")
 
     event_id: str = Field(min_length=1)
     type: Literal["hire", "leave", "move"]
@@ -121,3 +135,23 @@ def describe_errors(exc: ValidationError) -> str:
         where = ".".join(str(p) for p in err["loc"]) or "body"
         parts.append(f"{where}: {err['msg']}")
     return "; ".join(parts)
+
+
+def replay_fields(body: bytes, fields: tuple[str, ...]) -> dict[str, Any] | None:
+    """The part of a refused body worth keeping for a re-send: `fields` of its JSON object, nothing else.
+
+    A refused body may carry names, e-mail addresses, serials, IMEIs and phone numbers (UEM sends them all);
+    a dead letter must not become a second copy of them. None when the body is no JSON object at all (then
+    nothing of it can be replayed: the sender has to send it again).
+    """
+    try:
+        parsed = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(parsed, dict):
+        return None
+    kept = {k: parsed[k] for k in fields if k in parsed}
+    # Ids and times stay exact (replay needs them, and a UUID can look like a serial to the patterns); a
+    # sender's free text in the other kept fields (statuses, platform) is redacted like anything else.
+    redactor = Redactor()
+    return {k: v if k in _EXACT else redactor.redact(v) for k, v in kept.items()}

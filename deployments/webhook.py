@@ -2,7 +2,8 @@
 
 Prefect's webhooks are Cloud-only, so this small ASGI app is the edge the OSS server lacks. Per request:
 authenticate (HTTP Basic as UEM sends it / `X-API-Key` for the HRIS; 401 and nothing else otherwise) →
-validate the real payload (400 naming the problem; the raw body goes to the dead-letter directory) →
+refuse a body over the size limit (413, on its Content-Length or while reading, never buffering more) →
+validate the real payload (400 naming the problem; its replayable ids go to the dead-letter directory) →
 de-duplicate UEM's re-sends (200 "duplicate", nothing emitted) → commit the Prefect event to the on-disk
 outbox and answer 200 "accepted". A background thread forwards the outbox to Prefect in batches; while
 Prefect is unreachable the events stay spooled there and are replayed (backoff, `POST /webhooks/replay`,
@@ -25,12 +26,12 @@ from typing import Any
 import typer
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from deployments.deadletters import RESEND_HEADER, DeadLetters
 from deployments.emitter import PrefectForwarder
 from deployments.events import device_event, hris_event
-from deployments.payloads import HRISChangeEvent, UEMEvent, describe_errors
+from deployments.payloads import HRISChangeEvent, UEMEvent, describe_errors, replay_fields
 from deployments.store import EventStore
 from deployments.webhook_config import WebhookSettings
 from ws1ai.settings import HRISSettings
@@ -53,6 +54,18 @@ def _prefect_target() -> tuple[str | None, dict[str, str]]:
     elif api.key is not None:
         headers["Authorization"] = f"Bearer {api.key.get_secret_value()}"
     return api.url, headers
+
+
+async def _read_at_most(request: Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it passes `limit` bytes (the rest is never read into memory)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _basic_matches(header: str | None, username: str, password: str) -> bool:
@@ -123,18 +136,45 @@ class Receiver:
         headers = {"WWW-Authenticate": 'Basic realm="ws1ai"'} if scheme == "basic" else {}
         return JSONResponse({"error": "unauthorized"}, status_code=401, headers=headers)
 
-    async def parse(self, request: Request, model: type[BaseModel]) -> BaseModel | JSONResponse:
-        """The validated payload, or a 400/413 whose raw body was kept in the dead-letter directory."""
-        body = await request.body()
-        if len(body) > self.settings.max_body_bytes:
-            reason = f"body of {len(body)} bytes exceeds the {self.settings.max_body_bytes}-byte limit"
-            return self._reject(request, body, reason, 413)
+    async def parse(
+        self, request: Request, model: type[UEMEvent] | type[HRISChangeEvent]
+    ) -> UEMEvent | HRISChangeEvent | JSONResponse:
+        """The validated payload, a 413 for a body over the limit (never read past it), or a 400 whose
+        replayable fields were kept in the dead-letter directory."""
+        limit = self.settings.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None:
+            if not declared.strip().isdigit():
+                return self._reject(request, None, model, f"Content-Length {declared[:20]!r} is no size", 400)
+            if int(declared) > limit:  # refused before a byte of the body is read
+                return self._too_large(
+                    request, f"body of {int(declared)} bytes exceeds the {limit}-byte limit"
+                )
+        body = await _read_at_most(request, limit)
+        if body is None:  # chunked (no Content-Length) and longer than the limit: cut off there
+            return self._too_large(request, f"body exceeds the {limit}-byte limit")
         try:
             return model.model_validate_json(body)
         except ValidationError as exc:
-            return self._reject(request, body, f"invalid {model.__name__}: {describe_errors(exc)}", 400)
+            return self._reject(
+                request, body, model, f"invalid {model.__name__}: {describe_errors(exc)}", 400
+            )
 
-    def _reject(self, request: Request, body: bytes, reason: str, status: int) -> JSONResponse:
+    def _too_large(self, request: Request, reason: str) -> JSONResponse:
+        # No dead letter: nothing past the limit was read, and no UEM notification is that large.
+        self.malformed += 1
+        log.info("refused a %s body (413): %s", request.url.path, reason)
+        # Connection: close, so the server does not read (and discard) the rest of the body to reuse it.
+        return JSONResponse({"error": reason}, status_code=413, headers={"Connection": "close"})
+
+    def _reject(
+        self,
+        request: Request,
+        body: bytes | None,
+        model: type[UEMEvent] | type[HRISChangeEvent],
+        reason: str,
+        status: int,
+    ) -> JSONResponse:
         self.malformed += 1
         log.info("rejected a %s body (%d): %s", request.url.path, status, reason)
         if request.headers.get(RESEND_HEADER):  # a dead letter re-sent: its file is still kept, don't copy it
@@ -142,8 +182,8 @@ class Receiver:
         path = self.dead_letters.write(
             endpoint=request.url.path,
             reason=reason,
-            body=body,
-            content_type=request.headers.get("content-type"),
+            body=None if body is None else replay_fields(body, model.REPLAY_FIELDS),
+            size=0 if body is None else len(body),
         )
         return JSONResponse({"error": reason, "dead_letter": path.name}, status_code=status)
 
@@ -246,13 +286,21 @@ def _group() -> None:
 
 @webhook_app.command()
 def serve(
-    host: str = typer.Option("127.0.0.1", help="bind address (keep loopback unless a TLS proxy fronts it)"),
-    port: int = typer.Option(8780, help="port"),
+    host: str = typer.Option(
+        "", help="bind address (default WS1AI_WEBHOOK_HOST; keep loopback unless a TLS proxy fronts it)"
+    ),
+    port: int = typer.Option(0, help="port (default WS1AI_WEBHOOK_PORT)"),
 ) -> None:
     """Serve the receiver: POST /webhooks/ws1 (UEM, Basic auth), /webhooks/hris (X-API-Key)."""
     import uvicorn
 
-    app = create_receiver(WebhookSettings())
+    settings = WebhookSettings()
+    host, port = host or settings.host, port or settings.port
+    problem = settings.exposure_problem(host, HRISSettings().api_key.get_secret_value())
+    if problem:
+        typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(2)
+    app = create_receiver(settings)
     typer.echo(f"ws1ai webhook receiver on http://{host}:{port}{UEM_PATH} (and {HRIS_PATH})")
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
 

@@ -2,17 +2,33 @@
 
 The Username/Password are the ones configured in the UEM event notification (`EventNotificationModel`):
 UEM sends them as HTTP Basic on every POST to the TargetUrl. Defaults match the local sandbox, as every
-other ws1ai setting does; a real deployment sets its own secret.
+other ws1ai setting does; a real deployment sets its own secret — and the receiver refuses to listen on
+anything but loopback while the published defaults are in use (`exposure_problem`).
 """
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["WebhookSettings"]
+__all__ = ["SANDBOX_PASSWORD", "WebhookSettings", "is_loopback"]
+
+# Published in this repository (the sandbox's default), so it authenticates nobody off this machine.
+SANDBOX_PASSWORD = "sandbox-webhook-password"
+_SANDBOX_HRIS_KEY = "sandbox-hris-key"  # ws1ai.settings.HRISSettings' default, published the same way
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and `localhost`; a wildcard (0.0.0.0, ::) or any other name is not."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class WebhookSettings(BaseSettings):
@@ -21,9 +37,7 @@ class WebhookSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="WS1AI_WEBHOOK_", env_file=".env", extra="ignore")
 
     username: str = Field("ws1ai-webhook", description="Basic-auth user UEM sends (event notification)")
-    password: SecretStr = Field(
-        SecretStr("sandbox-webhook-password"), description="Basic-auth password UEM sends"
-    )
+    password: SecretStr = Field(SecretStr(SANDBOX_PASSWORD), description="Basic-auth password UEM sends")
     host: str = Field("127.0.0.1", description="bind address (loopback unless a proxy fronts it)")
     port: int = Field(8780, description="port")
     prefect_api_url: str | None = Field(
@@ -39,6 +53,25 @@ class WebhookSettings(BaseSettings):
     emit_timeout_seconds: float = Field(5.0, gt=0, description="per POST to Prefect")
     emit_attempts: int = Field(3, ge=1, description="quick tries per batch before backing off")
     max_body_bytes: int = Field(1_000_000, ge=1024, description="larger bodies are refused (413)")
+
+    def exposure_problem(self, host: str, hris_api_key: str) -> str | None:
+        """Why the receiver must not listen on `host` with these secrets, or None when it may."""
+        if is_loopback(host):
+            return None
+        published = [
+            name
+            for name, value, default in (
+                ("WS1AI_WEBHOOK_PASSWORD", self.password.get_secret_value(), SANDBOX_PASSWORD),
+                ("HRIS_API_KEY", hris_api_key, _SANDBOX_HRIS_KEY),
+            )
+            if value == default
+        ]
+        if not published:
+            return None
+        return (
+            f"refusing to listen on {host}: {' and '.join(published)} still hold the published sandbox "
+            "default; set your own secret(s) or bind to 127.0.0.1"
+        )
 
     @property
     def dead_letters(self) -> Path:

@@ -3,7 +3,8 @@
 Handlers only commit to the outbox (deployments.store) and wake this thread. It sends the oldest queued
 events in one POST (up to `batch_size`): a quiet receiver sends each event at once, a busy one sends few,
 large requests, and one thread keeps events in arrival order. When Prefect is unreachable the events stay
-spooled in the outbox and are retried with growing backoff (capped), or at once on `replay_now()` (the
+spooled in the outbox and are retried with growing backoff (capped; the same schedule as every HTTP caller,
+ws1ai.uem.retry), or at once on `replay_now()` (the
 `POST /webhooks/replay` endpoint); a restarted receiver drains what its predecessor left.
 
 Plain HTTP (httpx, keep-alive) rather than `emit_event`: that client streams over a websocket and cannot
@@ -22,14 +23,21 @@ import httpx
 
 from deployments.deadletters import DeadLetters
 from deployments.store import EventStore
+from ws1ai.uem.retry import (
+    BACKOFF_EXP_BASE,
+    BACKOFF_INITIAL_SECONDS,
+    BACKOFF_MAX_SECONDS,
+    apply_testing_switch,
+    retry_attempts,
+)
 
 __all__ = ["PrefectForwarder"]
 
 log = logging.getLogger(__name__)
 
 _Result = Literal["ok", "retry-later", "invalid"]
-RETRY_BACKOFF_SECONDS = (0.1, 0.3)  # within one attempt: ride out a restart blip
-OUTAGE_BACKOFF_SECONDS = (0.5, 30.0)  # between attempts while Prefect stays down: doubles up to the cap
+# Between drains while Prefect stays down: the one schedule's start and cap (ws1ai.uem.retry), doubling.
+OUTAGE_BACKOFF_SECONDS = (BACKOFF_INITIAL_SECONDS, BACKOFF_MAX_SECONDS)
 IDLE_WAKE_SECONDS = 5.0  # re-check the outbox even without a wake-up (cheap; covers a missed signal)
 
 
@@ -45,6 +53,7 @@ class PrefectForwarder:
         timeout: float = 5.0,
         attempts: int = 3,
     ) -> None:
+        apply_testing_switch()  # tests: the quick tries' backoff sleeps are zero
         self.url = api_url.rstrip("/") + "/events"
         self.store, self.dead_letters = store, dead_letters
         self.batch_size, self.attempts = batch_size, attempts
@@ -91,7 +100,7 @@ class PrefectForwarder:
             except Exception:  # e.g. a sqlite error: the events stay queued; never let the thread die
                 log.exception("forwarding the outbox failed; retrying after a pause")
                 low, cap = OUTAGE_BACKOFF_SECONDS
-                self._outage_delay = min(cap, max(low, self._outage_delay * 2))
+                self._outage_delay = min(cap, max(low, self._outage_delay * BACKOFF_EXP_BASE))
             with self._idle:
                 self._busy = False
                 self._idle.notify_all()
@@ -142,7 +151,7 @@ class PrefectForwarder:
         self.spooled += count
         self._spooled_upto = max(self._spooled_upto, top)
         low, cap = OUTAGE_BACKOFF_SECONDS
-        self._outage_delay = min(cap, max(low, self._outage_delay * 2))
+        self._outage_delay = min(cap, max(low, self._outage_delay * BACKOFF_EXP_BASE))
 
     def _send_singly(self, rows: list[tuple[int, dict[str, Any]]]) -> None:
         for seq, event in rows:
@@ -161,18 +170,31 @@ class PrefectForwarder:
             self.store.done([seq])
 
     def _post(self, events: list[dict[str, Any]]) -> _Result:
-        for attempt in range(self.attempts):
-            try:
-                resp = self._client.post(self.url, json=events)
-                self.posts += 1
-                if resp.status_code < 300:
-                    return "ok"
-                if resp.status_code in (400, 422):
-                    log.error("Prefect refused %d event(s): %s", len(events), resp.text[:500])
-                    return "invalid"
-                log.warning("Prefect answered %d to an events POST (try %d)", resp.status_code, attempt + 1)
-            except httpx.HTTPError as exc:  # connection refused/reset, timeout: Prefect down or restarting
-                log.info("events POST failed (try %d): %s", attempt + 1, type(exc).__name__)
-            if attempt + 1 < self.attempts:
-                time.sleep(RETRY_BACKOFF_SECONDS[min(attempt, len(RETRY_BACKOFF_SECONDS) - 1)])
-        return "retry-later"
+        # Quick tries on the one retry schedule (ws1ai.uem.retry); repeating the POST is safe because event
+        # ids are deterministic and Prefect keeps one event per id. Still failing: the outage backoff.
+        try:
+            for attempt in retry_attempts(lambda exc: isinstance(exc, _Unavailable), self.attempts):
+                with attempt:
+                    return self._post_once(events, attempt.num)
+        except _Unavailable:
+            return "retry-later"
+        raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
+
+    def _post_once(self, events: list[dict[str, Any]], attempt: int) -> _Result:
+        try:
+            resp = self._client.post(self.url, json=events)
+        except httpx.HTTPError as exc:  # connection refused/reset, timeout: Prefect down or restarting
+            log.info("events POST failed (try %d): %s", attempt, type(exc).__name__)
+            raise _Unavailable from None
+        self.posts += 1
+        if resp.status_code < 300:
+            return "ok"
+        if resp.status_code in (400, 422):
+            log.error("Prefect refused %d event(s): %s", len(events), resp.text[:500])
+            return "invalid"
+        log.warning("Prefect answered %d to an events POST (try %d)", resp.status_code, attempt)
+        raise _Unavailable
+
+
+class _Unavailable(Exception):
+    """Prefect did not take the batch (down, restarting, 5xx, 401…): try again later, keep it spooled."""

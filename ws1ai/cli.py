@@ -1,37 +1,105 @@
 """The `ws1ai` command line. Each area owns its sub-app; this module only mounts them.
 
-Heavy imports (Prefect flows, models) happen inside the commands that need them, so `ws1ai --help` is fast.
+Before anything imports Prefect, the stack's env file (`.ws1ai/stack.env`, or `--env-file` / `WS1AI_ENV_FILE`)
+is loaded, so a second shell reaches the running stack with no exports (variables already set win). Failures
+are reported in one line by `ws1ai.cli_errors.WS1Group`; `ws1ai --verbose …` shows the traceback.
 """
 
 from __future__ import annotations
 
-import importlib
-from enum import StrEnum
-from pathlib import Path
-from typing import Annotated
+import os
+import sys
 
-import typer
+from ws1ai.stack_env import env_file_from_argv, load_env_file
 
-from deployments.webhook import webhook_app
-from models.cli import models_app
-from ws1ai.demo import demo_command
-from ws1ai.governance.cli import approvals_app, audit_app, rollback_command
-from ws1ai.sandbox.cli import sandbox_app
-from ws1ai.sandbox.fleet.cli import fleet_app
+# Prefect's analytics phone home from clients unless told not to; ws1ai runs offline (the stack's server has
+# PREFECT_SERVER_ANALYTICS_ENABLED=false, this is the client side of the same switch).
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+# Prefect reads its settings once, on first import, and the sub-apps below import it: load the file first.
+_ENV_FILE, _ENV_FILE_EXPLICIT = env_file_from_argv(sys.argv[1:], os.environ)
+_ENV_FILE_ERROR: str | None = None
+if _ENV_FILE is not None:
+    try:
+        load_env_file(_ENV_FILE)
+    except FileNotFoundError:
+        _ENV_FILE_ERROR = f"env file {_ENV_FILE} does not exist (from --env-file or WS1AI_ENV_FILE)"
+    except (OSError, ValueError) as exc:
+        _ENV_FILE_ERROR = f"cannot read env file {_ENV_FILE}: {exc}"
+
+import importlib  # noqa: E402  # the env file must be loaded before these import Prefect
+import inspect  # noqa: E402
+import json  # noqa: E402
+import typing  # noqa: E402
+from contextlib import AbstractContextManager  # noqa: E402
+from enum import StrEnum  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Annotated, Any  # noqa: E402
+
+import typer  # noqa: E402
+
+from deployments.webhook import webhook_app  # noqa: E402
+from models.cli import models_app  # noqa: E402
+from ws1ai.cli_errors import WS1Group  # noqa: E402
+from ws1ai.demo import demo_command  # noqa: E402
+from ws1ai.governance.cli import EXECUTOR_FACTORY, approvals_app, audit_app, rollback_command  # noqa: E402
+from ws1ai.governance.config import RolloutMode  # noqa: E402
+from ws1ai.sandbox.cli import sandbox_app  # noqa: E402
+from ws1ai.sandbox.fleet.cli import fleet_app  # noqa: E402
 
 __all__ = ["app"]
 
 app = typer.Typer(
     name="ws1ai",
+    cls=WS1Group,
     help=(
         "AI-driven, human-governed automation for Workspace ONE UEM.\n\n"
         "Everything defaults to the embedded sandbox tenant on 127.0.0.1; point WS1_BASE_URL and the "
-        "credentials (see README) at a real tenant and only the settings change."
+        "credentials (see README) at a real tenant and only the settings change. While `ws1ai stack` (`make "
+        "run`) runs, every command here reaches it through .ws1ai/stack.env, which this CLI loads by default."
     ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,  # locals may hold secrets
 )
+
+
+def _open_executor() -> AbstractContextManager[Any]:
+    """The executor that performs actions on the tenant (imported when a rollback needs it: Prefect tasks)."""
+    from tasks.actions import open_executor
+
+    return open_executor()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="show the traceback when a command fails")
+    ] = False,
+    env_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--env-file",
+            envvar="WS1AI_ENV_FILE",
+            help="KEY=value settings to load first (default: .ws1ai/stack.env, written by `ws1ai stack`); "
+            "variables already in the environment win",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """AI-driven, human-governed automation for Workspace ONE UEM."""
+    # The library's rollback command gets its executor from the app layer (dependencies point down).
+    ctx.ensure_object(dict)[EXECUTOR_FACTORY] = _open_executor
+    # Both options take effect before parsing (see the top of this module); here they are only validated.
+    if _ENV_FILE_ERROR is not None and (env_file is None or env_file == _ENV_FILE):
+        raise typer.BadParameter(_ENV_FILE_ERROR, param_hint="--env-file")
+    if env_file is not None and env_file != _ENV_FILE:
+        # Only when called in-process (tests): apply it for ws1ai's own settings; Prefect's were read already.
+        if not env_file.is_file():
+            raise typer.BadParameter(f"env file {env_file} does not exist", param_hint="--env-file")
+        load_env_file(env_file)
+
 
 app.add_typer(sandbox_app, name="sandbox", help="Run the embedded Workspace ONE UEM sandbox tenant.")
 app.add_typer(fleet_app, name="fleet", help="Generate simulated fleets (the data contracts, as parquet).")
@@ -50,22 +118,89 @@ FlowName = StrEnum(  # type: ignore[misc]  # built from the files so a new bluep
 )
 
 
+def parse_params(pairs: list[str]) -> dict[str, Any]:
+    """`key=value` pairs; each value is JSON if it parses, else the plain string (as `prefect deployment run
+    --param` does), so `device_id=10002` is an int and `quarantine_tag=Quarantine` a string."""
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"{pair!r} is not key=value", param_hint="--param")
+        try:
+            params[key.strip()] = json.loads(raw)
+        except ValueError:
+            params[key.strip()] = raw
+    return params
+
+
+def validate_flow_params(fn: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """`params` checked against the flow function's signature and annotations; BadParameter in one line."""
+    from pydantic import TypeAdapter, ValidationError
+
+    signature = inspect.signature(fn)
+    accepted = [n for n, p in signature.parameters.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    hints = typing.get_type_hints(fn)
+    checked: dict[str, Any] = {}
+    for name, value in params.items():
+        if name not in accepted:
+            raise typer.BadParameter(
+                f"{fn.__name__} has no parameter {name!r}; valid: {', '.join(accepted)}", param_hint="--param"
+            )
+        try:
+            checked[name] = TypeAdapter(hints.get(name, Any)).validate_python(value)
+        except ValidationError as exc:
+            why = "; ".join(e["msg"] for e in exc.errors()[:3])
+            raise typer.BadParameter(f"{name}={value!r}: {why}", param_hint="--param") from None
+    return checked
+
+
+def _check_tenant() -> None:
+    """One authenticated read of the tenant before a flow starts: wrong credentials, a closed port or a bad
+    tenant code fail here in one line instead of inside every task of the run."""
+    from ws1ai.settings import UEMSettings
+    from ws1ai.uem import UEMClient
+
+    settings = UEMSettings()
+    with UEMClient(settings.model_copy(update={"max_retries": 0}), read_only=True) as client:
+        client.system.info()
+
+
 @app.command(name="run")
 def run_command(
     flow: Annotated[FlowName, typer.Argument(help="the blueprint to run (a file in flows/)")],
     mode: Annotated[
-        str | None, typer.Option(help="observe | recommend | approve | auto (default: the flow's own)")
+        RolloutMode | None,
+        typer.Option(help="rollout mode (default: the flow's own); a lower ceiling may apply"),
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="plan against the tenant, execute nothing")
     ] = False,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            "-p",
+            help="flow parameter key=value (repeatable; value JSON-parsed, else a string), "
+            "e.g. -p max_devices=50 -p device_id=10002",
+        ),
+    ] = None,
 ) -> None:
-    """Run one blueprint flow now, in this process, against the configured tenant (sandbox by default)."""
+    """Run one blueprint flow now, in this process, against the configured tenant (sandbox by default).
+
+    Needs a running Prefect server (the stack, `make run`, found through .ws1ai/stack.env; or
+    PREFECT_API_URL): it never starts a temporary one. Parameters are checked before anything starts.
+    """
     module = importlib.import_module(f"flows.{flow.value}")
     target = getattr(module, flow.value)
-    kwargs: dict[str, object] = {"dry_run": dry_run}
+    kwargs: dict[str, object] = validate_flow_params(target.fn, parse_params(param or []))
+    if dry_run:
+        kwargs["dry_run"] = True
     if mode is not None:
         kwargs["mode"] = mode
+    from ws1ai.stack_env import require_prefect_server
+
+    require_prefect_server()
+    _check_tenant()
     from prefect import tags
 
     from ws1ai.governance.audit import RUN_TAG
@@ -88,7 +223,10 @@ def stack_command(
         bool, typer.Option("--exit-after-demo", help="stop once the demo run waits for approval (CI)")
     ] = False,
 ) -> None:
-    """Start the local stack: Prefect server, sandbox, webhook receiver, every deployment; Ctrl-C stops."""
+    """Start the local stack: Prefect server, sandbox, webhook receiver, every deployment; Ctrl-C stops.
+
+    While it runs, .ws1ai/stack.env (owner-only) holds what another shell's `ws1ai` needs to reach it.
+    """
     from deployments.stack import StackConfig, run_stack
 
     run_stack(

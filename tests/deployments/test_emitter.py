@@ -22,7 +22,11 @@ def retries() -> Iterator[list[RetryDetails]]:
     """Every retry stamina schedules while the test runs."""
     seen: list[RetryDetails] = []
     previous = stamina.instrumentation.get_on_retry_hooks()
-    stamina.instrumentation.set_on_retry_hooks([seen.append])
+
+    def hook(details: RetryDetails) -> None:
+        seen.append(details)
+
+    stamina.instrumentation.set_on_retry_hooks([hook])
     yield seen
     stamina.instrumentation.set_on_retry_hooks(previous)
 

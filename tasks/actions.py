@@ -5,16 +5,27 @@ module only maps an action kind to the API call that performs it, using bulk end
 (tags, custom attributes) and bounded per-device calls where it does not (commands, profiles, apps).
 Each executed device action also leaves a device note naming the correlation id, so an admin looking at the
 device in the UEM console can find the run, the rationale and the approver.
+
+**Per-target result contract** (what governance records, see `ws1ai.governance.execute`): a handler returns
+either a `TargetOutcome` — per target `done`, `failed` (certainly not applied: refused before sending or
+rejected by the API) or `unknown` (timeout, lost response, 5xx after sending) — or a plain dict, which means
+every target's write is done. A handler that raises has its exception classified for all its targets
+(`execute_state.outcome_of_error`: `sent=False` or a 4xx → failed, anything else → unknown), so a handler that
+makes one call per target must use `_each` rather than let the second target's error hide the first's write.
+The device note is a follow-up after the writes: its failure is recorded in `note_failures`, never as a failed
+write. `verify` reads a write back from the tenant (`tasks.verify`) for targets governance holds in doubt.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from ws1ai.connectors.servicenow import ServiceNowClient
 from ws1ai.governance.actions import Action, ActionKind
+from ws1ai.governance.audit_records import TargetOutcome
+from ws1ai.governance.execute_state import certainly_not_applied
 from ws1ai.uem import UEMClient
 from ws1ai.uem.schemas.automation import ScriptAssignment
 from ws1ai.uem.schemas.device_details import CustomAttribute
@@ -28,7 +39,9 @@ _NOTE_KINDS_SKIPPED = {ActionKind.DEVICE_NOTE, ActionKind.ITSM_TICKET, ActionKin
 
 
 class UnsupportedAction(ValueError):
-    """The action kind has no executor here (it must never silently succeed)."""
+    """The action kind has no executor here (it must never silently succeed). Raised before any request."""
+
+    sent = False  # nothing reached the tenant: governance records the action failed, not in doubt
 
 
 class ActionExecutor:
@@ -40,7 +53,7 @@ class ActionExecutor:
         self.uem = uem
         self.servicenow = servicenow
         self.leave_device_notes = leave_device_notes
-        self._handlers: dict[ActionKind, Callable[[Action], dict[str, Any]]] = {
+        self._handlers: dict[ActionKind, Callable[[Action], dict[str, Any] | TargetOutcome]] = {
             ActionKind.PROFILE_INSTALL: self._profile_install,
             ActionKind.QUARANTINE_PROFILE: self._profile_install,
             ActionKind.PROFILE_REMOVE: self._profile_remove,
@@ -64,7 +77,7 @@ class ActionExecutor:
             ActionKind.SMART_GROUP_REMOVE: self._smart_group_members(add=False),
         }
 
-    def __call__(self, action: Action) -> dict[str, Any]:
+    def __call__(self, action: Action) -> TargetOutcome:
         handler = self._handlers.get(action.kind)
         if handler is None:
             raise UnsupportedAction(f"no executor for {action.kind}")
@@ -72,30 +85,53 @@ class ActionExecutor:
         # own logs tie each write back to the audited action.
         with self.uem.correlation(action.correlation_id):
             result = handler(action)
+            outcome = (
+                result
+                if isinstance(result, TargetOutcome)
+                else TargetOutcome(done=action.targets, info=dict(result))
+            )
             noted = action.target_type == "device" and action.kind not in _NOTE_KINDS_SKIPPED
-            if self.leave_device_notes and noted:
-                note = f"ws1ai {action.kind} correlation-id={action.correlation_id}: {action.rationale}"[:900]
-                for device_id in _device_ids(action):
-                    self.uem.devices.add_note(device_id, note)
-        return result
+            if self.leave_device_notes and noted and outcome.done:
+                outcome = self._notes(action, outcome)
+        return outcome
+
+    def verify(self, action: Action, targets: Sequence[str]) -> dict[str, bool | None]:
+        """Was the write applied to these targets? (governance asks before retrying an in-doubt target)."""
+        from tasks.verify import read_back
+
+        with self.uem.correlation(action.correlation_id):
+            return read_back(self.uem, self.servicenow, action, targets)
+
+    def _notes(self, action: Action, outcome: TargetOutcome) -> TargetOutcome:
+        """The provenance note on each device whose write is done; a failed note is only that."""
+        note = f"ws1ai {action.kind} correlation-id={action.correlation_id}: {action.rationale}"[:900]
+        failures: dict[str, str] = {}
+        for target in outcome.done:
+            try:
+                self.uem.devices.add_note(int(target), note)
+            except Exception as exc:  # the write stands; the missing note is recorded beside it
+                failures[target] = f"{type(exc).__name__}: {exc}"[:300]
+        return outcome.model_copy(update={"note_failures": failures}) if failures else outcome
+
+    def _each(self, action: Action, call: Callable[[int], object]) -> TargetOutcome:
+        """One call per target, each target's result recorded: after an unknown outcome (or a refusal that is
+        not about the target, like 401/429) the rest are not attempted, so they are certainly not applied."""
+        return each_target([(t, int(t)) for t in _device_targets(action)], call)
 
     # ---- handlers ------------------------------------------------------------------------------------------
-    def _per_device(self, call: Callable[[int], None]) -> Callable[[Action], dict[str, Any]]:
-        def run(action: Action) -> dict[str, Any]:
-            ids = _device_ids(action)
-            for device_id in ids:
-                call(device_id)
-            return {"devices": len(ids)}
+    def _per_device(self, call: Callable[[int], None]) -> Callable[[Action], TargetOutcome]:
+        def run(action: Action) -> TargetOutcome:
+            return self._each(action, call)
 
         return run
 
-    def _per_user(self, call: Callable[[int], None]) -> Callable[[Action], dict[str, Any]]:
-        def run(action: Action) -> dict[str, Any]:
+    def _per_user(self, call: Callable[[int], None]) -> Callable[[Action], TargetOutcome]:
+        def run(action: Action) -> TargetOutcome:
             if action.target_type != "user":
                 raise UnsupportedAction(f"{action.kind} targets users, not {action.target_type}s")
-            for user_id in action.targets:
-                call(self._user_id(action, user_id))
-            return {"users": len(action.targets)}
+            return each_target(
+                [(t, t) for t in action.targets], lambda t: call(self._user_id(action, str(t)))
+            )
 
         return run
 
@@ -118,51 +154,42 @@ class ActionExecutor:
         )
         return {"script_uuid": script_uuid, "smart_group_uuid": group_uuid, "devices": len(action.targets)}
 
-    def _profile_install(self, action: Action) -> dict[str, Any]:
+    def _profile_install(self, action: Action) -> TargetOutcome:
         profile_id = int(action.payload["profile_id"])
-        for device_id in _device_ids(action):
-            self.uem.profiles.install(profile_id, DeviceInfo(device_id=device_id))
-        return {"profile_id": profile_id, "devices": len(action.targets)}
+        return self._each(action, lambda d: self.uem.profiles.install(profile_id, DeviceInfo(device_id=d)))
 
-    def _profile_remove(self, action: Action) -> dict[str, Any]:
+    def _profile_remove(self, action: Action) -> TargetOutcome:
         profile_id = int(action.payload["profile_id"])
-        for device_id in _device_ids(action):
-            self.uem.profiles.remove(profile_id, DeviceInfo(device_id=device_id))
-        return {"profile_id": profile_id, "devices": len(action.targets)}
+        return self._each(action, lambda d: self.uem.profiles.remove(profile_id, DeviceInfo(device_id=d)))
 
-    def _app_install(self, action: Action) -> dict[str, Any]:
+    def _app_install(self, action: Action) -> TargetOutcome:
         kind, app_id = action.payload.get("app_kind", "internal"), int(action.payload["app_id"])
-        for device_id in _device_ids(action):
-            self.uem.apps.install(kind, app_id, DeviceInfo(device_id=device_id))
-        return {"app_id": app_id, "devices": len(action.targets)}
+        return self._each(action, lambda d: self.uem.apps.install(kind, app_id, DeviceInfo(device_id=d)))
 
-    def _app_uninstall(self, action: Action) -> dict[str, Any]:
+    def _app_uninstall(self, action: Action) -> TargetOutcome:
         kind, app_id = action.payload.get("app_kind", "internal"), int(action.payload["app_id"])
-        for device_id in _device_ids(action):
-            self.uem.apps.uninstall(kind, app_id, DeviceInfo(device_id=device_id))
-        return {"app_id": app_id, "devices": len(action.targets)}
+        return self._each(action, lambda d: self.uem.apps.uninstall(kind, app_id, DeviceInfo(device_id=d)))
 
-    def _tag_add(self, action: Action) -> dict[str, Any]:
+    def _tag_add(self, action: Action) -> TargetOutcome:
         bulk = self.uem.tags.add_devices(int(action.payload["tag_id"]), _device_ids(action))
-        return {"accepted": bulk.accepted_items, "failed": bulk.failed_items}
+        return _bulk_outcome(action, bulk.faults.fault if bulk.faults else [])
 
-    def _tag_remove(self, action: Action) -> dict[str, Any]:
+    def _tag_remove(self, action: Action) -> TargetOutcome:
         bulk = self.uem.tags.remove_devices(int(action.payload["tag_id"]), _device_ids(action))
-        return {"accepted": bulk.accepted_items, "failed": bulk.failed_items}
+        return _bulk_outcome(action, bulk.faults.fault if bulk.faults else [])
 
-    def _custom_attribute_set(self, action: Action) -> dict[str, Any]:
+    def _custom_attribute_set(self, action: Action) -> TargetOutcome:
         attribute = CustomAttribute(
             name=str(action.payload["name"]),
             value=str(action.payload["value"]),
             application_group=action.payload.get("application_group"),
         )
-        for device_id in _device_ids(action):
-            self.uem.devices.set_custom_attributes(device_id, [attribute])
-        return {"name": attribute.name, "devices": len(action.targets)}
+        return self._each(action, lambda d: self.uem.devices.set_custom_attributes(d, [attribute]))
 
-    def _message_send(self, action: Action) -> dict[str, Any]:
+    def _message_send(self, action: Action) -> TargetOutcome:
         body = str(action.payload["body"])
-        for device_id in _device_ids(action):
+
+        def send(device_id: int) -> None:
             if action.payload.get("channel", "push") == "email":
                 self.uem.messages.email(
                     device_id,
@@ -174,7 +201,8 @@ class ActionExecutor:
                 )
             else:
                 self.uem.messages.push(device_id, PushMessage(message_body=body))
-        return {"devices": len(action.targets)}
+
+        return self._each(action, send)
 
     def _user_id(self, action: Action, target: str) -> int:
         """A numeric target is the user id; otherwise (the inverse of a USER_CREATE, planned before the user
@@ -247,10 +275,9 @@ class ActionExecutor:
 
         return run
 
-    def _device_note(self, action: Action) -> dict[str, Any]:
-        for device_id in _device_ids(action):
-            self.uem.devices.add_note(device_id, str(action.payload["note"]))
-        return {"devices": len(action.targets)}
+    def _device_note(self, action: Action) -> TargetOutcome:
+        note = str(action.payload["note"])
+        return self._each(action, lambda d: self.uem.devices.add_note(d, note))
 
     def _itsm_ticket(self, action: Action) -> dict[str, Any]:
         if self.servicenow is None:
@@ -279,6 +306,46 @@ def open_executor() -> Iterator[ActionExecutor]:
 
 
 def _device_ids(action: Action) -> list[int]:
+    return [int(t) for t in _device_targets(action)]
+
+
+def _device_targets(action: Action) -> tuple[str, ...]:
     if action.target_type != "device":
         raise UnsupportedAction(f"{action.kind} targets {action.target_type}s, not devices")
-    return [int(t) for t in action.targets]
+    return action.targets
+
+
+# Refusals about the one target (no such device/app, invalid for it): the next target may still succeed.
+_TARGET_STATUSES = frozenset({400, 404, 409, 422})
+
+
+def each_target(items: Sequence[tuple[str, Any]], call: Callable[[Any], object]) -> TargetOutcome:
+    """Call `call(arg)` per (target, arg), recording each target's result (the per-target contract above)."""
+    done: list[str] = []
+    failed: dict[str, str] = {}
+    unknown: dict[str, str] = {}
+    for i, (target, arg) in enumerate(items):
+        try:
+            call(arg)
+        except Exception as exc:
+            why = f"{type(exc).__name__}: {exc}"[:300]
+            if not certainly_not_applied(exc):
+                unknown[target] = why
+            else:
+                failed[target] = why
+                if getattr(exc, "status", None) in _TARGET_STATUSES or isinstance(exc, UnsupportedAction):
+                    continue
+            # The tenant is unreachable, refusing us or answering ambiguously: stop here rather than push
+            # every other target into the same state; they were not sent.
+            failed.update({t: f"not attempted after: {why}" for t, _ in items[i + 1 :]})
+            break
+        else:
+            done.append(target)
+    return TargetOutcome(done=tuple(done), failed=failed, unknown=unknown)
+
+
+def _bulk_outcome(action: Action, faults: Sequence[Any]) -> TargetOutcome:
+    """A bulk call that answered: every target accepted except those the response lists as faults."""
+    refused = {str(f.item_value): f"errorCode {f.error_code}: {f.message}" for f in faults if f.item_value}
+    done = tuple(t for t in action.targets if t not in refused)
+    return TargetOutcome(done=done, failed={t: why for t, why in refused.items() if t in action.targets})

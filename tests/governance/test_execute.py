@@ -64,23 +64,43 @@ def test_rollback_after_reruns_inverts_each_execution_once() -> None:
     assert rows[tag.correlation_id]["skip_reason"].startswith("already executed")
 
 
-def test_in_doubt_action_left_alone_exports_as_skipped() -> None:
+def test_in_doubt_action_left_alone_exports_as_in_doubt() -> None:
     store, ledger = MemoryAuditStore(), Ledger()
     wipe = Action(run_key="exec-1", kind=ActionKind.DEVICE_WIPE, targets=[4])
     store.write([record_for(wipe, AuditStatus.STARTED)])
-    execute_actions([wipe], ledger, store=store)
+    report = execute_actions([wipe], ledger, store=store)
     (row,) = action_history(store.records)
-    assert row["status"] == "skipped" and "in doubt" in row["detail"] and ledger.calls == []
-    assert rollback([wipe.correlation_id], ledger, store=store).not_executed == [wipe.correlation_id]
+    assert row["status"] == "in_doubt" and row["in_doubt_targets"] == ["4"] and ledger.calls == []
+    assert "in doubt" in report.in_doubt[wipe.correlation_id]
+    undo = rollback([wipe.correlation_id], ledger, store=store)
+    assert undo.not_executed == [wipe.correlation_id] and wipe.correlation_id in undo.in_doubt
 
 
-def test_failures_are_recorded_and_retried_next_run() -> None:
+class NotSent(RuntimeError):
+    sent = False  # like the UEM client's errors for a request that never left the process
+
+
+def test_a_write_certainly_not_sent_is_failed_and_retried_next_run() -> None:
+    store = MemoryAuditStore()
+    calls: list[Action] = []
+
+    def refuse(action: Action) -> None:
+        calls.append(action)
+        raise NotSent("connection refused")
+
+    bad = _tag([9])
+    report = execute_actions([bad], refuse, store=store)
+    assert "connection refused" in report.failed[bad.correlation_id]
+    execute_actions([bad], refuse, store=store)
+    assert len(calls) == 2  # nothing was applied: the next run tries again
+
+
+def test_an_ambiguous_failure_is_in_doubt_not_failed() -> None:
     store, ledger = MemoryAuditStore(), Ledger()
-    bad = _tag([9], explode=True)
+    bad = _tag([9], explode=True)  # a RuntimeError: nobody knows whether the tenant applied it
     report = execute_actions([bad], ledger, store=store)
-    assert "UEM said no" in report.failed[bad.correlation_id]
-    execute_actions([bad], ledger, store=store)
-    assert len(ledger.calls) == 2  # a clean failure is not "executed": the next run tries again
+    assert bad.correlation_id not in report.failed and "UEM said no" in report.in_doubt[bad.correlation_id]
+    assert store.records[-1].status is AuditStatus.IN_DOUBT
 
 
 def test_in_doubt_wipe_is_not_repeated_but_a_tag_is() -> None:
@@ -90,7 +110,7 @@ def test_in_doubt_wipe_is_not_repeated_but_a_tag_is() -> None:
     # Simulate a crash between "started" and the result.
     store.write([record_for(wipe, AuditStatus.STARTED), record_for(tag, AuditStatus.STARTED)])
     report = execute_actions([wipe, tag], ledger, store=store)
-    assert "in doubt" in report.skipped[wipe.correlation_id]
+    assert "in doubt" in report.in_doubt[wipe.correlation_id]
     assert report.executed == [tag.correlation_id]
     assert ledger.calls == [("tag_add", ("5",))]
 

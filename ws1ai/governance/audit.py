@@ -18,7 +18,7 @@ This module is also the import point for the audit trail's public names, whereve
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 
 from ws1ai.governance.actions import ActionKind
@@ -29,6 +29,7 @@ from ws1ai.governance.audit_records import (
     AuditStatus,
     AuditStore,
     MemoryAuditStore,
+    TargetOutcome,
     matches,
     record_for,
 )
@@ -42,7 +43,9 @@ __all__ = [
     "AuditStore",
     "MemoryAuditStore",
     "PrefectAuditStore",
+    "TargetOutcome",
     "devices_touched_since",
+    "done_targets_by_kind",
     "flush_events",
     "record_for",
     "table_row",
@@ -94,11 +97,24 @@ class PrefectAuditStore:
 
 
 def devices_touched_since(store: AuditStore, since: datetime) -> dict[ActionKind, int]:
-    """Devices per kind that executed actions touched since `since` (the per-hour blast-radius input)."""
+    """Devices per kind that writes touched since `since` (the per-hour blast-radius input)."""
+    return done_targets_by_kind(store.read(since=since))
+
+
+def done_targets_by_kind(records: Iterable[AuditRecord]) -> dict[ActionKind, int]:
+    """Targets per kind written (done) or possibly written (in doubt) by `records`, each target once per
+    action: a partial action counts what it did, a retry of its remaining targets adds only those."""
     counts: dict[ActionKind, int] = defaultdict(int)
-    seen: set[str] = set()
-    for r in store.read(since=since):
-        if r.status is AuditStatus.EXECUTED and r.correlation_id not in seen:
-            seen.add(r.correlation_id)
-            counts[r.action.kind] += len(r.action.targets)
+    seen: set[tuple[str, str]] = set()
+    for r in records:
+        if r.outcome is not None and r.status is not AuditStatus.SKIPPED:
+            touched: Iterable[str] = [*r.outcome.done, *r.outcome.unknown]
+        elif r.status is AuditStatus.EXECUTED:
+            touched = r.action.targets
+        else:
+            continue
+        for t in touched:
+            if (r.correlation_id, t) not in seen:
+                seen.add((r.correlation_id, t))
+                counts[r.action.kind] += 1
     return dict(counts)

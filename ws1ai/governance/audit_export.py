@@ -15,6 +15,18 @@ from datetime import datetime
 from typing import Any, Literal
 
 from ws1ai.governance.audit import AuditRecord, AuditStatus, AuditStore, table_row
+from ws1ai.governance.execute_state import action_state
+
+# Records of an attempt or a read-back: after one of these, the action's status is what its targets say.
+_RESULT_STATUSES = frozenset(
+    {
+        AuditStatus.STARTED,
+        AuditStatus.EXECUTED,
+        AuditStatus.PARTIAL,
+        AuditStatus.FAILED,
+        AuditStatus.IN_DOUBT,
+    }
+)
 
 __all__ = ["action_history", "export"]
 
@@ -32,10 +44,16 @@ def action_history(records: Iterable[AuditRecord]) -> list[dict[str, Any]]:
         # A `skipped` record after an execution is a later run noting the action was already done: it
         # explains that run and does not change the action's status. Only an action that never executed
         # (left alone in doubt) ends `skipped`.
-        executed = any(r.status is AuditStatus.EXECUTED for r in recs)
-        skips = [r for r in recs if r.status is AuditStatus.SKIPPED]
         a = recs[0].action
+        state = action_state(a, recs)
+        executed = bool(state.done)
+        skips = [r for r in recs if r.status is AuditStatus.SKIPPED]
         last = [r for r in recs if not (executed and r.status is AuditStatus.SKIPPED)][-1]
+        # Per target: an attempt's `started` with no result, a failed note, a later read-back all fold into
+        # the action's status (a done write never looks undone because something after it failed).
+        status = state.status if last.status in _RESULT_STATUSES and state.status else last.status
+        if state.unknown and status is not AuditStatus.ROLLED_BACK:
+            status = AuditStatus.IN_DOUBT  # left alone by later runs, but still unknown: an operator must look
         when: dict[str, str | None] = {s.value: None for s in AuditStatus}
         for r in recs:
             when[r.status.value] = r.occurred.isoformat()
@@ -43,7 +61,9 @@ def action_history(records: Iterable[AuditRecord]) -> list[dict[str, Any]]:
         rows.append(
             {
                 "correlation_id": cid,
-                "status": last.status.value,
+                "status": status.value,
+                "done_targets": state.done,
+                "in_doubt_targets": state.unknown,
                 "what": a.summary(),
                 "kind": a.kind.value,
                 "tier": last.tier.value,

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,6 +23,7 @@ __all__ = [
     "AuditStatus",
     "AuditStore",
     "MemoryAuditStore",
+    "TargetOutcome",
     "matches",
     "record_for",
 ]
@@ -33,10 +34,46 @@ class AuditStatus(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     STARTED = "started"  # written right before the executor runs: a crash after it leaves the action in doubt
-    EXECUTED = "executed"
-    FAILED = "failed"
-    SKIPPED = "skipped"  # already executed earlier (idempotency), or in doubt and not safe to repeat
+    EXECUTED = "executed"  # every target's write is done (follow-up note failures are listed in `outcome`)
+    PARTIAL = "partially_executed"  # some targets done, the others certainly not (rollback: the done ones)
+    FAILED = "failed"  # no target's write was applied: safe to try again
+    IN_DOUBT = "in_doubt"  # some target's write may or may not have been applied: verify before any retry
+    SKIPPED = "skipped"  # already executed earlier (idempotency), in doubt, or repeated content in the window
     ROLLED_BACK = "rolled_back"
+
+
+class TargetOutcome(BaseModel):
+    """What one attempt (or one read-back of the tenant) established per target.
+
+    `done`: the write is applied. `failed`: certainly not applied (refused before sending, rejected by the
+    API, or read back as not applied). `unknown`: may or may not be applied (timeout, lost response, 5xx
+    after sending, a crash). `note_failures`: the write is done but its follow-up device note failed — never a
+    reason to call the write undone. `skipped`: left alone on purpose (e.g. the same content already done
+    by another action within the repeat window).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    done: tuple[str, ...] = ()
+    failed: dict[str, str] = Field(default_factory=dict)
+    unknown: dict[str, str] = Field(default_factory=dict)
+    note_failures: dict[str, str] = Field(default_factory=dict)
+    skipped: dict[str, str] = Field(default_factory=dict)
+    info: dict[str, Any] = Field(default_factory=dict)  # what the API returned (ticket number, group uuid…)
+
+    def brief(self) -> str:
+        """`3 done, 1 failed (…), 2 unknown (…)` for a record's detail and the run summary."""
+        parts = [f"{len(self.done)} done"] if self.done else []
+        for name, items in (
+            ("failed", self.failed),
+            ("unknown", self.unknown),
+            ("note failures", self.note_failures),
+            ("skipped", self.skipped),
+        ):
+            if items:
+                first = next(iter(items.items()))
+                parts.append(f"{len(items)} {name} (e.g. {first[0]}: {first[1]})")
+        return ", ".join(parts) or "nothing attempted"
 
 
 class AuditRecord(BaseModel):
@@ -52,6 +89,8 @@ class AuditRecord(BaseModel):
     detail: str | None = None  # error, rejection reason, "timeout", rollback link …
     mode: str | None = None
     flow_run_id: str | None = None
+    # Per-target result of an attempt, a read-back or an operator's mark (None on plan/approval records).
+    outcome: TargetOutcome | None = None
 
     @property
     def correlation_id(self) -> str:
@@ -67,6 +106,7 @@ def record_for(
     comment: str | None = None,
     detail: str | None = None,
     mode: str | None = None,
+    outcome: TargetOutcome | None = None,
 ) -> AuditRecord:
     """A record of `action` reaching `status`, stamped with the current flow run (if any)."""
     return AuditRecord(
@@ -78,6 +118,7 @@ def record_for(
         detail=detail,
         mode=mode,
         flow_run_id=_current_flow_run_id(),
+        outcome=outcome,
     )
 
 

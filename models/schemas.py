@@ -1,4 +1,4 @@
-"""The DESIGN.md data contracts as validated polars schemas.
+"""The data contracts of docs/design.md as validated polars schemas.
 
 Other tools (and a held-out evaluation) produce frames of exactly this shape, so validation is strict about
 what matters (column present, kind of dtype, physically possible values, nothing dated after the as-of date)
@@ -40,7 +40,8 @@ class Column:
     lo: float | None = None  # inclusive physical bounds, checked on non-null values
     hi: float | None = None
     allowed: tuple[str, ...] | None = None
-    # Personal data (names, e-mail addresses, serial numbers): in the DESIGN.md table, never read by a model.
+    # Personal data (names, e-mail addresses, serial numbers): in the docs/design.md table, never read by a
+    # model.
     # Not required either, so a fleet exported without personal data is valid input.
     personal: bool = False
 
@@ -134,7 +135,7 @@ CONTRACTS: dict[str, dict[str, Column]] = {
         "compromised": Column(_B, nullable=True),
         "infected": Column(_B, nullable=True),
     },
-    # Simulator extras used by role bundles (not in the DESIGN.md table, but same discipline).
+    # Simulator extras used by role bundles (not in the docs/design.md table, but same discipline).
     "profiles": {
         "profile_id": Column(_I),
         "name": Column(_S, nullable=True),

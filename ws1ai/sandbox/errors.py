@@ -1,8 +1,8 @@
 """Every error body the sandbox sends, in one place (moto style).
 
-UEM errors are `{"errorCode": int, "message": str, "activityId": "<guid>"}` (reference §11). Codes marked
-"real" were seen in recorded traffic; the others are the sandbox's documented choice, because the public
-material does not name a code for that case.
+UEM errors are `{"errorCode": int, "message": str, "activityId": "<guid>"}` (docs/uem-api.md#errors).
+Codes marked "real" were seen in recorded traffic; the others are the sandbox's documented choice, because the
+public material does not name a code for that case.
 
 | code | HTTP | when | origin |
 |---|---|---|---|

@@ -32,7 +32,8 @@ from ws1ai.sandbox.state import SandboxState
 
 __all__ = ["Credentials", "TenantMiddleware", "api_version"]
 
-TENANT_KEY = "tenant"  # limits are per OG: every key/client of the tenant shares one budget (ref §12)
+# Limits are per OG: every key/client of the tenant shares one budget (docs/uem-api.md#rate-limits).
+TENANT_KEY = "tenant"
 _VERSION_RE = re.compile(r"version\s*=\s*(\d+)", re.IGNORECASE)
 
 
@@ -211,7 +212,7 @@ class TenantMiddleware:
                 client = self.state.gate.token_client(auth[7:].strip(), self.state.epoch())
             if client is None:
                 return ApiError(TOKEN_INVALID, "The access token is invalid or has expired.", 401)
-            return None  # OAuth calls do not need aw-tenant-code (ref §2.2)
+            return None  # OAuth calls do not need aw-tenant-code (docs/uem-api.md#oauth-client-credentials)
         tenant = headers.get("aw-tenant-code", "")
         if tenant != self.creds.tenant_code:
             return ApiError(

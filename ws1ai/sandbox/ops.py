@@ -1,8 +1,8 @@
 """What writes do to the tenant: command semantics, messages, compliance changes (callers hold the lock).
 
 Event-notification `EventType` strings: "Compliance Status Changed", "Compromised Status Changed" and
-"Break MDM Confirmed" are real (ref §9); the wipe/delete/lock ones are the sandbox's choice because the real
-strings are unverified.
+"Break MDM Confirmed" are real (docs/uem-api.md#webhook-payload); the wipe/delete/lock ones are the sandbox's
+choice because the real strings are unverified.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ __all__ = [
     "set_compliance",
 ]
 
-# v1 `command` enum (ref §4); matched case-insensitively, as scripts in the wild send `softreset`.
+# v1 `command` enum (docs/uem-api.md#commands); matched case-insensitively, as scripts in the wild send
+# `softreset`.
 COMMANDS = [
     "Lock",
     "EnterpriseWipe",

@@ -12,7 +12,7 @@ __all__ = ["DeviceRecord", "FleetLike", "LedgerEntry"]
 
 
 class FleetLike(Protocol):
-    """What `ws1ai.sandbox.fleet.generate_fleet` returns (DESIGN.md data contracts + three extras)."""
+    """What `ws1ai.sandbox.fleet.generate_fleet` returns (docs/design.md#data-contracts + three extras)."""
 
     @property
     def devices(self) -> pl.DataFrame: ...

@@ -330,7 +330,8 @@ class SandboxState:
             if rec is None:
                 continue
             if action == "device_wipe_done":
-                self.emit(rec, "Device Wipe Completed")  # sandbox name; real string unverified (ref §9)
+                # Sandbox name; the real string is unverified (docs/uem-api.md#webhook-payload).
+                self.emit(rec, "Device Wipe Completed")
                 self.remove_device(dev_id)
             elif action == "enterprise_wipe_done":
                 rec.enrollment_status = "Unenrolled"

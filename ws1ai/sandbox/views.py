@@ -1,4 +1,4 @@
-"""Device renderings in each API version's exact shape (reference §3).
+"""Device renderings in each API version's exact shape (docs/uem-api.md#devices).
 
 v1 is PascalCase with the `DeviceExtended` field list (search items) / `Device` (by id = same minus
 `EasIds`, `TimeZone`); v2 is camelCase `GetDeviceResponseV2Model`; v3 is snake_case `DeviceResponseV3Model`.

@@ -1,4 +1,6 @@
-"""Event notifications: POST the real UEM JSON payload (ref §9) to each configured target, with retry.
+"""Event notifications: POST the real UEM JSON payload to each configured target, with retry.
+
+The payload's fields are listed in docs/uem-api.md#webhook-payload.
 
 Delivery runs in one background thread so a slow receiver never blocks the API. A failed POST is retried
 (UEM re-sends too), so a receiver may see duplicates — it must be idempotent on `EventId`.
@@ -32,7 +34,7 @@ EVENT_TOGGLES = {
     "Device Wipe": "Wipe",
     "Device Wipe Completed": "Wipe",
     "Device Delete": "Delete",
-    "Device Organization Group Changed": "DeviceAttributes",  # real string (ref §9)
+    "Device Organization Group Changed": "DeviceAttributes",  # real string (docs/uem-api.md#webhook-payload)
     "Device Lock": "DeviceAttributes",  # sandbox extra; enabled by any DeviceAttributes toggle
 }
 _OWNERSHIP = {"C": "CorporateDedicated", "E": "EmployeeOwned", "S": "CorporateShared"}

@@ -67,7 +67,7 @@ class Authenticator(Protocol):
 
 
 class BasicAuthenticator:
-    """`Authorization: Basic` + `aw-tenant-code` (reference §2.1)."""
+    """`Authorization: Basic` + `aw-tenant-code` (docs/uem-api.md#basic-auth-and-tenant-code)."""
 
     def __init__(self, username: str, password: SecretStr, tenant_code: SecretStr) -> None:
         self._username = username
@@ -93,7 +93,10 @@ class BasicAuthenticator:
 
 
 class OAuthAuthenticator:
-    """OAuth2 client credentials (reference §2.2); sends `aw-tenant-code` too when configured."""
+    """OAuth2 client credentials; sends `aw-tenant-code` too when configured.
+
+    See docs/uem-api.md#oauth-client-credentials.
+    """
 
     def __init__(
         self,

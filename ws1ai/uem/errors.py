@@ -1,4 +1,4 @@
-"""Typed errors of the UEM client (DESIGN.md rule 2).
+"""Typed errors of the UEM client (docs/design.md rule 2).
 
 Every failure the client can meet surfaces as a `UEMError` subclass: HTTP answers become `UEMAPIError`
 subclasses chosen by status, transport failures become `UEMConnectionError` / `UEMTimeout`, and no httpx

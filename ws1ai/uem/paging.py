@@ -3,8 +3,8 @@
 v1 searches take `page` (0-based) + `pagesize` (max 500; larger values are clamped by the server) and answer
 `{"<Items>": [...], "Page", "PageSize", "Total"}`, or HTTP 204 with an empty body when nothing matches. Newer
 (v2+) searches use `page`/`page_size` and `page`/`page_size`/`total`. Real clients stop when
-`(page + 1) * pagesize >= Total` (reference §11); we also stop on an empty page, so a shrinking result set
-cannot loop forever.
+`(page + 1) * pagesize >= Total` (docs/uem-api.md#paging); we also stop on an empty page, so a shrinking
+result set cannot loop forever.
 """
 
 from __future__ import annotations

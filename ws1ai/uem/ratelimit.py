@@ -1,9 +1,9 @@
 """Client-side rate limiting: one limiter per tenant credential, shared by every client and thread using it.
 
 UEM limits per Organization Group by API key, in two tiers: a per-minute server throttle and a daily quota
-(reference §12). The limiter paces requests with a smooth token bucket (GCRA: each request is scheduled one
-interval after the previous one, with a small burst allowance), so the sustained rate equals the configured
-requests/minute and never bursts past the server's minute window. It also
+(docs/uem-api.md#rate-limits). The limiter paces requests with a smooth token bucket (GCRA: each request is
+scheduled one interval after the previous one, with a small burst allowance), so the sustained rate equals the
+configured requests/minute and never bursts past the server's minute window. It also
 
 - tracks the daily quota from `x-ratelimit-remaining` / `x-ratelimit-reset` and refuses
   (`UEMQuotaExhausted`) before a call would take the remaining quota below the configured reserve, and

@@ -1,4 +1,4 @@
-"""The retry policy — the only place HTTP failures are retried (DESIGN.md rule 1).
+"""The retry policy — the only place HTTP failures are retried (docs/design.md rule 1).
 
 Retried: 408, 429, 5xx, connection errors and timeouts, with exponential backoff and jitter
 (constants below, capped), through `stamina`. A 429's `Retry-After` is honoured by pausing the

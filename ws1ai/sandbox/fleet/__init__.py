@@ -1,4 +1,7 @@
-"""Deterministic fleet simulator: devices, telemetry, failures, apps, HRIS and threat signals (DESIGN.md)."""
+"""Deterministic fleet simulator: devices, telemetry, failures, apps, HRIS and threat signals.
+
+The tables are the data contracts of docs/design.md#data-contracts.
+"""
 
 from ws1ai.sandbox.fleet.catalog import ROLE_SENSITIVITY
 from ws1ai.sandbox.fleet.contract import CONTRACT, TABLES, validate_contract

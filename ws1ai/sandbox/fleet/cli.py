@@ -20,7 +20,8 @@ __all__ = ["fleet_app"]
 
 fleet_app = typer.Typer(
     help="Deterministic fleet simulator: devices, daily telemetry, failures (ground truth), apps, usage, "
-    "HRIS employees, EDR threat signals and compliance status changes, as the DESIGN.md data contracts.",
+    "HRIS employees, EDR threat signals and compliance status changes, as the data contracts of "
+    "docs/design.md.",
     no_args_is_help=True,
 )
 

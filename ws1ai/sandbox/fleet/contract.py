@@ -1,4 +1,5 @@
-"""The DESIGN.md data contracts (exact column names and dtypes) plus the simulator's extra tables.
+"""The data contracts (docs/design.md#data-contracts: exact column names and dtypes) plus the simulator's
+extra tables.
 
 The simulator writes exactly these dtypes, so `validate_contract` is strict: a missing column or a dtype that
 differs (Int32 for Int64, a zoned datetime) raises a `ValueError` that names the table and the column. Extra
@@ -69,7 +70,8 @@ CONTRACT: dict[str, dict[str, pl.DataType]] = {
     "threat_signals": {"device_id": _I, "date": _D, "edr_risk_score": _F, "source": _S},
     # Optional in the models' contract: one row per device at its first window day and per status change.
     "compliance_history": {"device_id": _I, "date": _D, "compliance_status": _S},
-    # Not in DESIGN.md: what the sandbox and the role-bundle model need besides the contract tables.
+    # Not in docs/design.md#data-contracts: what the sandbox and the role-bundle model need besides the
+    # contract tables.
     "profiles": {"profile_id": _I, "name": _S, "platform": _S, "kind": _S},
     "device_profiles": {"device_id": _I, "profile_id": _I},
     "smart_groups": {"smart_group_id": _I, "name": _S, "department": _S, "role": _S},

@@ -1,4 +1,7 @@
-"""Sensors and scripts (reference §8): snake_case bodies; list, create, update, assign."""
+"""Sensors and scripts: snake_case bodies; list, create, update, assign.
+
+Shapes: docs/uem-api.md#scripts-and-sensors.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from ws1ai.sandbox.state import SandboxState
 __all__ = ["router"]
 
 router = APIRouter()
-_SENSOR_ENUMS = {  # the request model uses ints (ref §8); lists show names
+_SENSOR_ENUMS = {  # the request model uses ints (docs/uem-api.md#scripts-and-sensors); lists show names
     "platform": {0: "WIN_RT", 1: "APPLE_OSX", 2: "APPLE", 3: "ANDROID", 4: "LINUX"},
     "query_type": {0: "POWERSHELL", 1: "BASH", 2: "ZSH", 3: "PYTHON"},
     "query_response_type": {0: "STRING", 1: "INTEGER", 2: "BOOLEAN", 3: "DATETIME"},

@@ -94,7 +94,7 @@ def parse_bool(raw: str | None) -> bool | None:
 
 
 def parse_date(raw: str | None) -> datetime | None:
-    """UEM accepts many date formats on search filters (ref §3.1)."""
+    """UEM accepts many date formats on search filters (docs/uem-api.md#devices)."""
     if raw is None or raw == "":
         return None
     text = raw.strip().rstrip("Z")
@@ -109,7 +109,7 @@ def parse_date(raw: str | None) -> datetime | None:
 def paging(
     request: Request, *, snake: bool = False, default_size: int = MAX_PAGE_SIZE, max_size: int = MAX_PAGE_SIZE
 ) -> tuple[int, int]:
-    """0-based page; page size defaults to 500 and anything larger is clamped (ref §11)."""
+    """0-based page; page size defaults to 500 and anything larger is clamped (docs/uem-api.md#paging)."""
     page = q_int(request, "page", default=0) or 0
     size = q_int(
         request, *(("page_size", "pagesize") if snake else ("pagesize", "page_size")), default=default_size

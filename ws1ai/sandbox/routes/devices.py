@@ -192,6 +192,7 @@ def delete_device(ident: str, request: Request) -> Response:
     with state.lock:
         rec = resolve_device(state, ident)
         state.record(ctx(request), "DeleteDevice", [rec.id])
-        state.emit(rec, "Device Delete")  # sandbox name; real string unverified (ref §9)
+        # Sandbox name; the real string is unverified (docs/uem-api.md#webhook-payload).
+        state.emit(rec, "Device Delete")
         state.remove_device(rec.id)
     return no_content()

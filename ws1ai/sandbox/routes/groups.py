@@ -1,4 +1,7 @@
-"""Smart groups (reference §7): search, get, create 201, update/delete 204, devices; membership rules."""
+"""Smart groups: search, get, create 201, update/delete 204, devices; membership rules.
+
+Shapes and status codes: docs/uem-api.md#smart-groups.
+"""
 
 from __future__ import annotations
 
@@ -256,7 +259,7 @@ def delete_smart_group(sg_id: int, request: Request) -> Response:
 
 @router.get("/api/mdm/smartgroups/{sg_id}/devices")
 def smart_group_devices(sg_id: int, request: Request) -> Response:
-    """No paging on this route (ref §7)."""
+    """No paging on this route (docs/uem-api.md#smart-groups)."""
     state = st(request)
     since, till = parse_date(q(request, "seensince")), parse_date(q(request, "seentill"))
     with state.lock:

@@ -1,4 +1,4 @@
-"""Event-notification configuration (reference §9): create, search, get, update, delete."""
+"""Event-notification configuration (docs/uem-api.md#configuration): create, search, get, update, delete."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Intelligence-style report export (reference §13): run a report, find its download, fetch the CSV.
+"""Intelligence-style report export: run a report, find its download, fetch the CSV.
+
+See docs/itsm-hris.md#report-exports for the real service and where the sandbox differs from it.
 
 `POST /v1/reports/{id}/run` → `{"data":{"id":<tracking id>,"report_id","status":"SUBMITTED",...}}`;
 `POST /v1/reports/{id}/downloads/search` body `{"offset":0,"page_size":200}` → `{"data":{"results":[...]}}`
@@ -26,7 +28,8 @@ __all__ = ["REPORTS", "router"]
 
 router = APIRouter()
 
-# name → (source, description). The CSV columns are the DESIGN.md data-contract columns of that table.
+# name → (source, description). The CSV columns are that table's data-contract columns
+# (docs/design.md#data-contracts).
 REPORTS: dict[str, dict[str, str]] = {
     stable_uuid("report", name): {"name": name, "source": source, "description": text}
     for name, source, text in (

@@ -1,6 +1,6 @@
-"""ServiceNow Table API (reference §16): `incident` create/get/update/list and a read-only `sys_user` table
-built from the fleet's employees. Basic auth with the `SERVICENOW_*` credentials; values are strings or
-`{"link","value"}` references, as the real instance returns them.
+"""ServiceNow Table API: `incident` create/get/update/list and a read-only `sys_user` table built from the
+fleet's employees. Basic auth with the `SERVICENOW_*` credentials; values are strings or `{"link","value"}`
+references, as the real instance returns them (docs/itsm-hris.md#servicenow-table-api).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ router = APIRouter()
 
 # --- organization groups --------------------------------------------------------------------------------
 def _created_on(value: datetime) -> str:
-    # The console's US format, e.g. "2/9/2026 7:59:49 PM" (ref §10).
+    # The console's US format, e.g. "2/9/2026 7:59:49 PM" (docs/uem-api.md#users-and-organization-groups).
     hour = value.hour % 12 or 12
     return f"{value.month}/{value.day}/{value.year} {hour}:{value.minute:02d}:{value.second:02d} " + (
         "AM" if value.hour < 12 else "PM"

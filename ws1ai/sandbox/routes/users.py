@@ -1,4 +1,7 @@
-"""System users: search, get, add, update, activate/deactivate, delete (reference §10)."""
+"""System users: search, get, add, update, activate/deactivate, delete.
+
+Shapes: docs/uem-api.md#users-and-organization-groups.
+"""
 
 from __future__ import annotations
 

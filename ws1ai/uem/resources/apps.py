@@ -1,4 +1,4 @@
-"""`client.apps` — application search and install/uninstall (MAM rows of reference §1)."""
+"""`client.apps` — application search and install/uninstall (docs/uem-api.md#apps)."""
 
 from __future__ import annotations
 

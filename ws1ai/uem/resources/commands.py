@@ -1,4 +1,4 @@
-"""`client.commands` — MDM commands (reference §4). Fire-and-forget: 202 with an empty body.
+"""`client.commands` — MDM commands (docs/uem-api.md#commands). Fire-and-forget: 202 with an empty body.
 
 These are writes: a read-only client refuses them before sending, and the retry policy never repeats one
 that may have reached the server (see `ws1ai.uem.retry`). Governance decides whether to call them at all.

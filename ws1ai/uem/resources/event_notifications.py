@@ -1,4 +1,7 @@
-"""`client.event_notifications` — webhook configuration (`/system/eventnotifications`, reference §9)."""
+"""`client.event_notifications` — webhook configuration, `/system/eventnotifications`.
+
+Body and payload: docs/uem-api.md#event-notifications.
+"""
 
 from __future__ import annotations
 

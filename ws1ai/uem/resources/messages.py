@@ -1,4 +1,7 @@
-"""`client.messages` — push / email to devices (reference §5); 202 on single sends, BulkResponse on bulk."""
+"""`client.messages` — push / email to devices; 202 on single sends, BulkResponse on bulk.
+
+Bodies: docs/uem-api.md#messages.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""`client.org_groups` — organization groups (`LocationGroup`): search v1/v2, get, children, create (§10)."""
+"""`client.org_groups` — organization groups (`LocationGroup`): search v1/v2, get, children, create.
+
+Shapes: docs/uem-api.md#users-and-organization-groups.
+"""
 
 from __future__ import annotations
 

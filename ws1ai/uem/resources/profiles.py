@@ -1,4 +1,4 @@
-"""`client.profiles` — search, install, remove (reference §6)."""
+"""`client.profiles` — search, install, remove (docs/uem-api.md#profiles)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`client.scripts` — list per OG / per device, get, assign (reference §8).
+"""`client.scripts` — list per OG / per device, get, assign (docs/uem-api.md#scripts-and-sensors).
 
 The 2023 spec has no "run now on one device" route; a script runs through an assignment to a smart group.
 """

@@ -1,4 +1,7 @@
-"""`client.sensors` — device sensors: list per OG, create/update/delete, assign to smart groups (§8)."""
+"""`client.sensors` — device sensors: list per OG, create/update/delete, assign to smart groups.
+
+Shapes: docs/uem-api.md#scripts-and-sensors.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`client.smart_groups` — CRUD and membership (reference §7).
+"""`client.smart_groups` — CRUD and membership (docs/uem-api.md#smart-groups).
 
 Create → 201 `{"Value","uuid"}`; PUT/DELETE → 204.
 """

@@ -1,4 +1,4 @@
-"""`client.tags` — search, create, add/remove devices (reference §7)."""
+"""`client.tags` — search, create, add/remove devices (docs/uem-api.md#tags)."""
 
 from __future__ import annotations
 

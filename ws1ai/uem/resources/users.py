@@ -1,4 +1,7 @@
-"""`client.users` — enrollment users: search, get, create, update, activate/deactivate (reference §10)."""
+"""`client.users` — enrollment users: search, get, create, update, activate/deactivate.
+
+Shapes: docs/uem-api.md#users-and-organization-groups.
+"""
 
 from __future__ import annotations
 

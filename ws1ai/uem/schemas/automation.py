@@ -1,4 +1,7 @@
-"""Scripts and sensors (reference §8): snake_case v1 models; list results use their own paging keys."""
+"""Scripts and sensors: snake_case v1 models; list results use their own paging keys.
+
+Shapes: docs/uem-api.md#scripts-and-sensors.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Shapes shared across modules (reference §4, §7, §10)."""
+"""Shapes shared across modules (docs/uem-api.md#endpoints)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Per-device sub-resources (reference §1, §3.3): apps, profiles, compliance, network, security, event log,
-notes, custom attributes, sensors, tags."""
+"""Per-device sub-resources: apps, profiles, compliance, network, security, event log, notes, custom
+attributes, sensors, tags (docs/uem-api.md#device-details)."""
 
 from __future__ import annotations
 

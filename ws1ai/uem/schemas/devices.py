@@ -1,4 +1,7 @@
-"""Device shapes: v1 PascalCase (search items, GET by id), v2 camelCase, v3 snake_case (reference §3)."""
+"""Device shapes: v1 PascalCase (search items, GET by id), v2 camelCase, v3 snake_case.
+
+Field lists: docs/uem-api.md#devices.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Application shapes (reference §1, MAM rows)."""
+"""Application shapes (docs/uem-api.md#apps)."""
 
 from __future__ import annotations
 

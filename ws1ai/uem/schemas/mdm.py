@@ -1,4 +1,7 @@
-"""MDM request/response shapes: messages, commands, profiles, smart groups, tags (reference §4-§7)."""
+"""MDM request/response shapes: messages, commands, profiles, smart groups, tags.
+
+Shapes: docs/uem-api.md#endpoints.
+"""
 
 from __future__ import annotations
 

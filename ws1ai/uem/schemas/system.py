@@ -1,4 +1,7 @@
-"""System module shapes: users, organization groups, event notifications, service info (§9, §10)."""
+"""System module shapes: users, organization groups, event notifications, service info.
+
+Shapes: docs/uem-api.md#users-and-organization-groups and docs/uem-api.md#event-notifications.
+"""
 
 from __future__ import annotations
 

@@ -26,6 +26,7 @@ from ws1ai.connectors.hris import HRISClient
 from ws1ai.governance.config import GovernanceSettings
 from ws1ai.governance.identity import ApproverVerifier
 from ws1ai.settings import HRISSettings
+from ws1ai.stack_env import cli_invocation
 from ws1ai.uem import UEMClient
 
 __all__ = ["DEMO_APPROVER", "make_something_happen"]
@@ -151,11 +152,21 @@ def _report(rows: list[tuple[str, UUID, str, str]], ui_url: str) -> None:
         console.print(
             "\n[bold green]A triggered run is waiting for your approval[/] "
             f"({len(waiting)} run(s) in all)\n"
-            f"  UI:  {ui_url}/runs/flow-run/{waiting[0]}\n"
-            "  CLI: ws1ai approvals list\n"
-            f"       ws1ai approvals approve {waiting[0]} --approver {DEMO_APPROVER} \\\n"
-            f"             --token {token}\n"
-            "  (demo approver token derived from this stack's local key; see README: approver identity)\n"
+            f"  UI:  {ui_url}/runs/flow-run/{waiting[0]}",
+            soft_wrap=True,
+        )
+        # Commands are plain prints, one per line and never wrapped, so they work when pasted into another
+        # shell (which reaches this stack through .ws1ai/stack.env; see README: the command line).
+        ws1ai = cli_invocation()
+        print(f"  CLI: {ws1ai} approvals list", flush=True)
+        print(
+            f"  CLI: WS1AI_APPROVER_TOKEN={token} {ws1ai} approvals approve {waiting[0]} "
+            f"--approver {DEMO_APPROVER}",
+            flush=True,
+        )
+        console.print(
+            "  (demo approver token derived from this stack's local key; see README: approver identity)\n",
+            soft_wrap=True,
         )
 
 

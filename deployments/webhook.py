@@ -87,7 +87,10 @@ class Receiver:
 
     def __init__(self, settings: WebhookSettings, hris: HRISSettings) -> None:
         self.settings, self.hris = settings, hris
-        url, headers = (settings.prefect_api_url, {}) if settings.prefect_api_url else _prefect_target()
+        # An explicit URL still authenticates with the profile's PREFECT_API_AUTH_STRING (the stack's server
+        # requires one): only the address is overridden.
+        url, headers = _prefect_target()
+        url = settings.prefect_api_url or url
         if not url:
             raise ValueError("no Prefect API URL: set PREFECT_API_URL or WS1AI_WEBHOOK_PREFECT_API_URL")
         self.dead_letters = DeadLetters(settings.dead_letters)

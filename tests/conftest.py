@@ -19,6 +19,9 @@ os.environ.setdefault("PREFECT_SERVER_DATABASE_CONNECTION_TIMEOUT", "60")
 # Events become readable after the persister flushes (default every 5 s); tests that read events back
 # would otherwise wait that long each time.
 os.environ.setdefault("PREFECT_SERVER_SERVICES_EVENT_PERSISTER_FLUSH_INTERVAL", "0.5")
+# Offline: the test server and every client never report usage (a failed attempt logs an ERROR per run).
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,8 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 
 # Prefect reads its settings once, on first import, and the sub-apps below import it: load the file first.
 _ENV_FILE, _ENV_FILE_EXPLICIT = env_file_from_argv(sys.argv[1:], os.environ)
+if not _ENV_FILE_EXPLICIT and next((a for a in sys.argv[1:] if not a.startswith("-")), None) == "stack":
+    _ENV_FILE = None  # the stack writes this file; a stale one left by a killed stack must not configure it
 _ENV_FILE_ERROR: str | None = None
 if _ENV_FILE is not None:
     try:

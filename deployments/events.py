@@ -25,7 +25,7 @@ __all__ = [
     "hris_event",
 ]
 
-# UEM EventType → Prefect event name. Strings are the ones UEM sends (reference §9: Zentral, Omnissa's sample)
+# UEM EventType → Prefect event name. Strings are the ones UEM sends (docs/uem-api.md#webhook-payload)
 # plus those the sandbox emits for wipe/delete/lock, whose real wording is unverified.
 DEVICE_EVENT_NAMES: dict[str, str] = {
     "Compliance Status Changed": "ws1.device.compliance-changed",

@@ -1,6 +1,6 @@
 """Inbound wire models: the JSON Workspace ONE UEM POSTs to an event-notification target, and HRIS changes.
 
-Field names are the real ones (reference §9, a payload recorded by Zentral). The models are lenient about
+Field names are the real ones (docs/uem-api.md#webhook-payload). The models are lenient about
 extra fields (UEM adds attributes per event type and per release) and strict about what the receiver relies
 on: the de-duplication key (EventId, DeviceId, EventType, EventTime) and the status of the change.
 """

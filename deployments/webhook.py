@@ -257,7 +257,7 @@ def create_receiver(settings: WebhookSettings | None = None, *, hris: HRISSettin
 
 
 def notification_model(target_url: str, settings: WebhookSettings | None = None) -> dict[str, Any]:
-    """The `EventNotificationModel` body (ref §9) that points a UEM tenant at this receiver, JSON format."""
+    """The `EventNotificationModel` body (docs/uem-api.md#configuration) pointing UEM at this receiver."""
     cfg = settings or WebhookSettings()
     return {
         "TargetName": "ws1ai",

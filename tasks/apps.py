@@ -1,6 +1,6 @@
 """Prefect tasks that read what devices hold (apps, profiles, groups) and how apps are used.
 
-Bulk first (DESIGN rule 4):
+Bulk first (docs/design.md rule 4):
 
 - installs and usage come from the Intelligence-style report export ("App Installs", "App Usage Daily"): one
   report run and one CSV download per table, however large the fleet. The UEM REST API has no bulk form for

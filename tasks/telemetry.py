@@ -2,7 +2,7 @@
 
 Devices come from the UEM bulk search (live facts: user, ownership, enrolment); the asset facts the API
 lacks (purchase date, warranty, department, role) and the daily telemetry come from the Intelligence-style
-report export — one run, one CSV download per report, never a call per device (DESIGN rule 4). Both are
+report export — one run, one CSV download per report, no call per device (docs/design.md rule 4). Both are
 rebuilt as the DESIGN.md data-contract frames, which is what `models/` consumes.
 """
 

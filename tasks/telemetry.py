@@ -3,7 +3,7 @@
 Devices come from the UEM bulk search (live facts: user, ownership, enrolment); the asset facts the API
 lacks (purchase date, warranty, department, role) and the daily telemetry come from the Intelligence-style
 report export — one run, one CSV download per report, no call per device (docs/design.md rule 4). Both are
-rebuilt as the DESIGN.md data-contract frames, which is what `models/` consumes.
+rebuilt as the data-contract frames of docs/design.md, which is what `models/` consumes.
 """
 
 from __future__ import annotations

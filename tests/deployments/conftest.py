@@ -40,7 +40,7 @@ def basic(user: str = USER, password: str = PASSWORD) -> dict[str, str]:
 
 
 def uem_payload(**overrides: Any) -> dict[str, Any]:
-    """The recorded UEM JSON (reference §9), with a fresh DeviceId."""
+    """The recorded UEM JSON (docs/uem-api.md#webhook-payload), with a fresh DeviceId."""
     device_id = next(_device_ids)
     payload: dict[str, Any] = {
         "EventId": 178, "EventType": "Compliance Status Changed", "DeviceId": device_id,

@@ -8,7 +8,7 @@ import httpx
 
 from tests.sandbox.conftest import DEVICES, basic_headers, first_device
 
-# DeviceExtended field list, reference §3.1 (search items); Device (by id) = same minus EasIds/TimeZone.
+# DeviceExtended fields (docs/uem-api.md#devices); Device (by id) = same minus EasIds/TimeZone.
 V1_FIELDS = [
     "EasIds",
     "TimeZone",

@@ -6,7 +6,7 @@ import httpx
 
 from tests.sandbox.conftest import basic_headers, first_device
 
-# Reference §3.3, §6, §7, §10 (exact JSON names).
+# Exact JSON names: docs/uem-api.md#endpoints.
 DEVICE_APP = set(
     [
         "ApplicationName",

@@ -17,7 +17,7 @@ from deployments.project import deployment_specs, load_flow, runner_deployments,
 
 SPECS = deployment_specs()
 
-# Sample events built by the webhook receiver's own mapping from real-shaped inputs (reference §9 payload),
+# Sample events built by the receiver's own mapping from real payloads (docs/uem-api.md#webhook-payload),
 # so a trigger that does not match what the receiver really emits fails here.
 _UEM = {
     "EventId": 178,

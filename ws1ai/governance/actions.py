@@ -1,6 +1,6 @@
 """The `Action`: one governed write (kind, targets, payload), its risk tier, inverse and correlation id.
 
-Every UEM write in ws1ai is an `Action` before it is anything else (DESIGN rule 5). Policy decides whether
+Every UEM write in ws1ai is an `Action` first (docs/design.md rule 5). Policy decides whether
 it may run, the approval gate asks a human when it must, the audit trail records it, and `execute` runs it
 at most once: the correlation id is the idempotency key, so it hashes only what the action *does*
 (run key, kind, targets, payload) — never the rationale, model version or the observed prior state.

@@ -1,7 +1,7 @@
 """The audit trail in Prefect: every planned, approved, rejected, started, executed, failed, skipped and
 rolled-back action.
 
-Prefect is the audit trail (DESIGN rule 6); there is no side database. `PrefectAuditStore` writes each
+Prefect is the audit trail (docs/design.md rule 6); there is no side database. `PrefectAuditStore` writes each
 `AuditRecord` (`audit_records.py`) twice:
 
 * **a table artifact row** (`audit_artifacts.py`): synchronous and durable, the copy that idempotency and

@@ -230,6 +230,11 @@ def error_from_response(response: httpx.Response) -> UEMAPIError:
     """The typed error for a non-2xx response (the body must already be read)."""
     status = response.status_code
     code, message, activity = _describe_body(response)
+    # Error 1013 repeats the tenant code it was sent ("Tenant code … does not identify …"); the code is the
+    # tenant's API key, so it never reaches a log, a run state or a ticket through this message.
+    tenant_code = response.request.headers.get("aw-tenant-code")
+    if tenant_code and len(tenant_code) >= 4:
+        message = message.replace(tenant_code, "[tenant code redacted]")
     cls = _BY_STATUS.get(status) or (UEMServerError if status >= 500 else UEMAPIError)
     kwargs: dict[str, Any] = {
         "method": response.request.method,

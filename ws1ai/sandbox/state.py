@@ -10,6 +10,7 @@ from __future__ import annotations
 import heapq
 import threading
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -91,6 +92,9 @@ class SandboxState:
 
     def _load(self, fleet: FleetLike | None) -> None:
         self.fleet = fleet
+        # A new tenant instance on every seed and reset: writes recorded against the previous one are no
+        # longer true here (`/_sandbox/info` reports it; the audit trail scopes "already done" by it).
+        self.instance_id = uuid.uuid4().hex
         self.version = 0
         self.ledger: list[LedgerEntry] = []
         self.devices: dict[int, DeviceRecord] = {}

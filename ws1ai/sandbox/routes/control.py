@@ -25,6 +25,7 @@ def info(request: Request) -> Response:
         for rec in state.devices.values():
             statuses[rec.enrollment_status] = statuses.get(rec.enrollment_status, 0) + 1
         body = {
+            "instance": state.instance_id,  # changes with every seed/reset: the tenant's identity
             "devices": len(state.devices),
             "enrollment_status": statuses,
             "start": state.start.isoformat(),

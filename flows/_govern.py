@@ -11,12 +11,14 @@ from typing import Any
 
 from prefect import State, get_run_logger
 from prefect.artifacts import create_markdown_artifact
+from prefect.runtime import deployment, flow_run
 from prefect.states import Completed
 
 from tasks.actions import ActionExecutor
 from ws1ai.connectors.servicenow import ServiceNowClient
 from ws1ai.governance.actions import Action
 from ws1ai.governance.audit import PrefectAuditStore
+from ws1ai.governance.ceiling import within_ceiling
 from ws1ai.governance.config import GovernanceSettings, RolloutMode
 from ws1ai.governance.execute import GovernanceReport, govern
 from ws1ai.uem import UEMClient
@@ -35,6 +37,10 @@ def govern_and_act(
     """Plan, approve and execute `actions`; end `SKIPPED` when nothing needed doing."""
     log = get_run_logger()
     settings = GovernanceSettings()
+    # A run's parameters may lower the worker's ceilings (mode, approval wait), never raise them.
+    mode, approval_timeout_seconds, title = within_ceiling(
+        mode, approval_timeout_seconds, title, settings, flow_run.flow_name, deployment.name, warn=log.warning
+    )
     store = PrefectAuditStore(settings)
     with UEMClient() as uem, ServiceNowClient() as itsm:
         report = govern(

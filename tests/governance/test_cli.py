@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from ws1ai.governance.actions import Action, ActionKind
 from ws1ai.governance.audit import PrefectAuditStore
-from ws1ai.governance.cli import approvals_app, audit_app, parse_since, rollback_command
+from ws1ai.governance.cli import EXECUTOR_FACTORY, approvals_app, audit_app, parse_since, rollback_command
 from ws1ai.governance.config import GovernanceSettings, RolloutMode
 from ws1ai.governance.execute import GovernanceReport, govern
 from ws1ai.governance.resume import wait_for_pending
@@ -51,7 +51,7 @@ def test_cli_approves_exports_and_rolls_back(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    # The rollback command builds its executor from an import path (the lead's tasks.actions in production).
+    # The app layer hands rollback its executor factory (ws1ai/cli.py: tasks.actions.open_executor).
     (tmp_path / "cli_ledger.py").write_text(
         textwrap.dedent("""
         from contextlib import contextmanager
@@ -66,7 +66,6 @@ def test_cli_approves_exports_and_rolls_back(
     for name, value in {
         "APPROVER_KEY": "test-only-approver-key",
         "AUDIT_ARTIFACT_PREFIX": prefix,
-        "EXECUTOR_FACTORY": "cli_ledger:open_executor",
         "APPROVAL_POLL_SECONDS": "1",
         "APPROVAL_TIMEOUT_SECONDS": "40",
     }.items():
@@ -141,7 +140,13 @@ def test_cli_approves_exports_and_rolls_back(
     t.start()
     app = typer.Typer()
     app.command()(rollback_command)
-    result = runner.invoke(app, [profile.correlation_id, wipe.correlation_id, "--mode", "auto"])
+    import cli_ledger  # type: ignore[import-not-found]
+
+    result = runner.invoke(
+        app,
+        [profile.correlation_id, wipe.correlation_id, "--mode", "auto"],
+        obj={EXECUTOR_FACTORY: cli_ledger.open_executor},
+    )
     t.join(timeout=30)
     assert not errors, errors
     assert result.exit_code == 0, result.output
@@ -149,6 +154,4 @@ def test_cli_approves_exports_and_rolls_back(
     assert rolled["rolled_back"] == [profile.correlation_id] and rolled["not_executed"] == [
         wipe.correlation_id
     ]
-    import cli_ledger  # type: ignore[import-not-found]
-
     assert cli_ledger.CALLS == [("profile_remove", ("11", "12"))]

@@ -6,20 +6,29 @@ uses. Tokens are read from `--token`, `WS1AI_APPROVER_TOKEN`, or a hidden prompt
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal, cast
+from typing import TYPE_CHECKING, Annotated, Literal, cast
 
 import typer
 
 from ws1ai.governance.approval_forms import Decision
 from ws1ai.governance.config import GovernanceSettings, RolloutMode
 
-__all__ = ["approvals_app", "audit_app", "rollback_command"]
+if TYPE_CHECKING:
+    from ws1ai.governance.execute import Executor
+
+__all__ = ["EXECUTOR_FACTORY", "ExecutorFactory", "approvals_app", "audit_app", "rollback_command"]
+
+# How `ws1ai rollback` builds the executor that runs inverses: the app layer that mounts the command puts a
+# factory under this key of the Typer context object (ws1ai/cli.py passes tasks.actions.open_executor), so
+# governance never names the modules above it.
+EXECUTOR_FACTORY = "executor_factory"
+ExecutorFactory = Callable[[], AbstractContextManager["Executor"]]
 
 approvals_app = typer.Typer(help="List and decide ws1ai approvals waiting in Prefect.", no_args_is_help=True)
 audit_app = typer.Typer(help="Read the audit trail back from Prefect.", no_args_is_help=True)
@@ -174,13 +183,15 @@ def export_command(
         typer.echo(f"wrote {output}")
 
 
-def _open_executor(path: str) -> AbstractContextManager[Any]:
-    module, _, name = path.partition(":")
-    factory = getattr(importlib.import_module(module), name)
-    return cast(AbstractContextManager[Any], factory())
+def _executor_factory(ctx: typer.Context) -> ExecutorFactory:
+    factory = ctx.obj.get(EXECUTOR_FACTORY) if isinstance(ctx.obj, dict) else None
+    if factory is None:
+        raise typer.BadParameter("no executor configured: mount this command with an executor factory")
+    return cast(ExecutorFactory, factory)
 
 
 def rollback_command(
+    ctx: typer.Context,
     correlation_ids: Annotated[list[str], typer.Argument(help="correlation ids of executed actions")],
     mode: Annotated[RolloutMode, typer.Option(help="approve: every inverse waits for approval")] = (
         RolloutMode.APPROVE
@@ -193,10 +204,11 @@ def rollback_command(
     from ws1ai.governance.execute import RollbackReport, rollback
 
     settings = GovernanceSettings()
+    open_executor = _executor_factory(ctx)
 
     @flow(name="ws1ai-rollback", validate_parameters=False)
     def rollback_flow(cids: list[str], mode: RolloutMode) -> RollbackReport:
-        with _open_executor(settings.executor_factory) as executor:
+        with open_executor() as executor:
             return rollback(cids, executor, store=PrefectAuditStore(settings), settings=settings, mode=mode)
 
     with tags(RUN_TAG):

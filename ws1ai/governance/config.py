@@ -1,4 +1,4 @@
-"""Governance settings (`WS1AI_GOVERNANCE_*`): rollout mode, approver secrets, caps, approval timing.
+"""Governance settings (`WS1AI_GOVERNANCE_*`): rollout mode and ceilings, approvers, caps, approval timing.
 
 Kept inside the governance package (not ws1ai/settings.py) so the rules every action obeys live in one place.
 Dict/list fields are read from the environment as JSON, e.g.
@@ -34,6 +34,15 @@ class GovernanceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="WS1AI_GOVERNANCE_", env_file=".env", extra="ignore")
 
     mode: RolloutMode = Field(RolloutMode.APPROVE, description="default rollout mode for flows")
+    # Worker-side ceilings (see ceiling.py): a flow run's `mode` parameter may lower them, never raise them,
+    # because anyone who can create a run chooses its parameters.
+    max_mode: RolloutMode = Field(
+        RolloutMode.APPROVE, description="highest rollout mode a flow run may use unless `max_modes` says"
+    )
+    max_modes: dict[str, RolloutMode] = Field(
+        default_factory=dict,
+        description='per-flow ceilings by flow (or "flow/deployment") name: {"compliance_triage": "auto"}',
+    )
     approver_key: SecretStr | None = Field(
         None, description="server-side HMAC key: approver token = HMAC(key, approver id); see approval.py"
     )
@@ -71,10 +80,6 @@ class GovernanceSettings(BaseSettings):
     )
     tier_overrides: dict[ActionKind, RiskTier] = Field(
         default_factory=dict, description="re-tier kinds (destructive kinds cannot be lowered)"
-    )
-    executor_factory: str = Field(
-        "tasks.actions:open_executor",
-        description="import path of a context manager yielding the executor (used by `ws1ai rollback`)",
     )
     audit_artifact_prefix: str = Field("ws1ai-audit", pattern=r"^[a-z0-9-]+$")
     audit_lookback_days: int = Field(365, ge=1, description="how far back idempotency/rollback look")

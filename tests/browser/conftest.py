@@ -217,19 +217,49 @@ def open_approval_form(page: Any, ui: str, ui_url: str, pending: Any) -> Any:
     return dialog
 
 
+def approval_code(
+    pending: Any, *, approver: str, token: str, decision: str = "approve", reject: tuple[str, ...] = ()
+) -> str:
+    """What a UI approver does first, on their own machine: `ws1ai approvals code <run> --approver <id>
+    --decision <d> [--reject-action <id>]…` with their token, which prints the code (one line) to paste.
+
+    From another thread: Playwright's sync API keeps an event loop running in the test's thread."""
+    from typer.testing import CliRunner
+
+    from ws1ai.governance.cli import approvals_app
+
+    args = ["code", pending.flow_run_id, "--approver", approver, "--decision", decision]
+    for cid in reject:
+        args += ["--reject-action", cid]
+    result: dict[str, Any] = {}
+
+    def run() -> None:
+        result["r"] = CliRunner().invoke(approvals_app, args, env={"WS1AI_APPROVER_TOKEN": token})
+
+    worker = threading.Thread(target=contextvars.copy_context().run, args=(run,), daemon=True)
+    worker.start()
+    worker.join(timeout=60)
+    r = result["r"]
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.splitlines()
+    assert len(lines) == 1, lines  # the code and nothing else: it is meant to be copied
+    return str(lines[0])
+
+
 def fill_approval_form(
     page: Any,
     ui: str,
     dialog: Any,
     *,
     approver: str,
-    token: str,
+    code: str,
     decision: str = "approve",
     decisions: dict[str, str] | None = None,
     comment: str = "",
 ) -> tuple[Any, Any]:
-    """Fill the form Prefect generated from `ApprovalInput` in an open dialog; return (token field, submit
-    button). The decision select is checked to start at `reject` (a careless submit approves nothing)."""
+    """Fill the form Prefect generated from `ApprovalInput` in an open dialog with a code from
+    `approval_code`; return (code field, submit button). The decision select is checked to start at `reject`
+    (a careless submit approves nothing)."""
     from playwright.sync_api import expect
 
     decisions_json = json.dumps(decisions) if decisions else None
@@ -247,16 +277,16 @@ def fill_approval_form(
             option.click()
             expect(select.get_by_role("button", name=decision)).to_be_visible()
         approval_form_field(dialog, "Approver (Optional)").get_by_role("textbox").fill(approver)
-        # SecretStr: a plain textarea here (the token is shown in clear text while typed).
-        token_box = approval_form_field(dialog, "Token").get_by_role("textbox")
-        token_box.fill(token)
+        # The code is a signed statement, not a secret: a plain text field is right for it.
+        code_box = approval_form_field(dialog, "Approval Code").get_by_role("textbox")
+        code_box.fill(code)
         if decisions_json is not None:
             # dict[str, Decision] renders as a JSON editor.
             approval_form_field(dialog, "Decisions (Optional)").get_by_role("textbox").fill(decisions_json)
         if comment:
             approval_form_field(dialog, "Comment (Optional)").get_by_role("textbox").fill(comment)
         approval_form_field(dialog, "Approver (Optional)").scroll_into_view_if_needed()
-        return token_box, dialog.get_by_role("button", name="Submit")
+        return code_box, dialog.get_by_role("button", name="Submit")
     if ui != "v2":
         raise ValueError(f"unknown Prefect UI {ui!r}; one of {UIS}")
     select = dialog.get_by_role("button", name="Select Decision")
@@ -266,9 +296,8 @@ def fill_approval_form(
         page.get_by_role("option", name=decision, exact=True).click()
         expect(select).to_have_text(decision)
     dialog.get_by_label("Approver (Optional)").fill(approver)
-    token_box = dialog.get_by_label("Token")
-    expect(token_box).to_have_attribute("type", "password")
-    token_box.fill(token)
+    code_box = dialog.get_by_label("Approval Code")
+    code_box.fill(code)
     if decisions_json is not None:
         # dict[str, Decision]: a JSON code editor (loaded lazily) with no accessible name; found by its label.
         editor = (
@@ -283,7 +312,7 @@ def fill_approval_form(
     if comment:
         dialog.get_by_label("Comment (Optional)").fill(comment)
     dialog.get_by_label("Approver (Optional)").scroll_into_view_if_needed()
-    return token_box, dialog.get_by_role("button", name="Resume")
+    return code_box, dialog.get_by_role("button", name="Resume")
 
 
 def start_flow_in_thread(call: Callable[[], Any], name: str) -> tuple[threading.Thread, dict[str, Any]]:
@@ -325,7 +354,7 @@ def reject_paused_run(flow_run_id: str, *, approver: str, token: str, flow_threa
 
     def reject() -> None:
         with contextlib.suppress(Exception):
-            submit_decision(flow_run_id, approver=approver, token=token, decision=Decision.REJECT)
+            submit_decision(flow_run_id, approver=approver, credential=token, decision=Decision.REJECT)
 
     rejecter = threading.Thread(target=contextvars.copy_context().run, args=(reject,), daemon=True)
     rejecter.start()

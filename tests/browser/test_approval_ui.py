@@ -2,7 +2,8 @@
 
 Headless Debian Chromium (driven by Playwright, never a downloaded browser) opens the paused run in the UI of
 a real Prefect server (tests/browser/conftest.py), clicks Resume, fills the form Prefect generated from
-`ApprovalInput` (decision, approver, token, per-action decisions as JSON, comment) and submits it. The flow
+`ApprovalInput` (decision, approver, the approval code printed by `ws1ai approvals code`, per-action decisions
+as JSON, comment) and submits it. The flow
 then goes on: the sandbox's ledger shows the approved writes (and none for the action rejected in the same
 form) and the audit trail names the approver with the comment.
 
@@ -22,6 +23,7 @@ from tests.browser.conftest import (
     ARTIFACTS,
     BROWSER_TEST,
     UIS,
+    approval_code,
     await_flow_completed,
     fill_approval_form,
     open_approval_form,
@@ -91,20 +93,25 @@ def test_paused_triage_is_approved_through_the_prefect_ui_form(
         page = chromium_page
         dialog = open_approval_form(page, ui, prefect_ui_url, pending)
         expect(dialog.get_by_text(rejected_cid[:12]).first).to_be_visible()
-        # Approve the batch, but reject one action by a unique id prefix in the `decisions` JSON field.
-        token_box, submit = fill_approval_form(
+        # Approve the batch, but reject one action by a unique id prefix in the `decisions` JSON field: the
+        # code is signed for exactly that (the form shows the command to run).
+        expect(dialog.get_by_text(f"ws1ai approvals code {pending.flow_run_id}").first).to_be_visible()
+        code = approval_code(
+            pending, approver=APPROVER, token=token_for(APPROVER), reject=(rejected_cid[:12],)
+        )
+        _, submit = fill_approval_form(
             page,
             ui,
             dialog,
             approver=APPROVER,
-            token=token_for(APPROVER),
+            code=code,
             decisions={rejected_cid[:12]: "reject"},
             comment=COMMENT,
         )
 
-        # The filled form, kept as an artifact (the token masked: the v1 UI shows it in clear text).
+        # The filled form, kept as an artifact (the code is no secret: good for this round and decision only).
         shot = FORM_SCREENSHOT if ui == "v1" else FORM_SCREENSHOT.with_name("approval-form-v2.png")
-        page.screenshot(path=str(shot), mask=[token_box])
+        page.screenshot(path=str(shot))
         request.node.user_properties.append(("screenshot", str(shot)))
 
         submit.click()

@@ -2,8 +2,8 @@
 
 A leaver's offboarding (tests/flows/test_offboarding.py's ACTIVE_LEAVER: one corporate device with paid apps)
 runs in approve mode and pauses; every decision below is typed into the form Prefect generated from
-`ApprovalInput`, in headless Debian Chromium, in the React UI at /v2 (which renders the token as a password
-field):
+`ApprovalInput`, in headless Debian Chromium, in the React UI at /v2, each with a fresh code printed by
+`ws1ai approvals code` for that round:
 
 1. alice approves → the run pauses again with only the wipe left, "1/2 (alice)", and the sandbox's ledger has
    no write at all (in approve mode nothing executes until the whole request is decided; above all, no wipe);
@@ -25,6 +25,7 @@ import pytest
 from tests.browser.conftest import (
     ARTIFACTS,
     BROWSER_TEST,
+    approval_code,
     await_flow_completed,
     fill_approval_form,
     open_approval_form,
@@ -43,10 +44,11 @@ SECOND_COMMENT = "device not returned; wipe confirmed (second approver, in the b
 SCREENSHOT = ARTIFACTS / "two-approver-wipe-second-approval.png"
 
 
-def _approve_as(page: Any, dialog: Any, approver: str, comment: str) -> tuple[Any, Any]:
-    """Fill the open form: approve the batch as `approver` with their token; returns (token field, submit
-    button), not yet clicked."""
-    return fill_approval_form(page, UI, dialog, approver=approver, token=token_for(approver), comment=comment)
+def _approve_as(page: Any, dialog: Any, pending: Any, approver: str, comment: str) -> tuple[Any, Any]:
+    """Fill the open form: approve the batch as `approver` with a code signed for this round with their
+    token; returns (code field, submit button), not yet clicked."""
+    code = approval_code(pending, approver=approver, token=token_for(approver))
+    return fill_approval_form(page, UI, dialog, approver=approver, code=code, comment=comment)
 
 
 def _submit_and_wait_for_wipe_alone(
@@ -109,7 +111,7 @@ def test_wipe_needs_two_distinct_approvers_through_the_ui_form(
         dialog = open_approval_form(page, UI, prefect_ui_url, pending)
         expect(dialog.get_by_text(wipe_cid).first).to_be_visible()
         expect(dialog.get_by_text("0/2").first).to_be_visible()
-        _, submit = _approve_as(page, dialog, FIRST, FIRST_COMMENT)
+        _, submit = _approve_as(page, dialog, pending, FIRST, FIRST_COMMENT)
         # The run pauses again for the wipe alone; nothing has been written to the tenant, and no wipe.
         pending = _submit_and_wait_for_wipe_alone(dialog, submit, pending, flow_thread, tenant, wipe_cid)
         assert "waiting for a second, distinct approver" in pending.request.note
@@ -120,7 +122,7 @@ def test_wipe_needs_two_distinct_approvers_through_the_ui_form(
         # sideways (Playwright's "visible" ignores clipping by the dialog, "in viewport" does not).
         expect(dialog.get_by_text("waiting for a second, distinct approver").first).to_be_in_viewport()
         expect(dialog.get_by_text(f"1/2 ({FIRST})").first).to_be_in_viewport()
-        _, submit = _approve_as(page, dialog, FIRST, "me again")
+        _, submit = _approve_as(page, dialog, pending, FIRST, "me again")
         pending = _submit_and_wait_for_wipe_alone(dialog, submit, pending, flow_thread, tenant, wipe_cid)
         assert f"{FIRST} has already approved; a second, distinct approver is needed" in pending.request.note
 
@@ -130,9 +132,8 @@ def test_wipe_needs_two_distinct_approvers_through_the_ui_form(
         dialog = open_approval_form(page, UI, prefect_ui_url, pending)
         expect(dialog.get_by_text(f"{FIRST} has already approved").first).to_be_in_viewport()
         expect(dialog.get_by_text(f"1/2 ({FIRST})").first).to_be_in_viewport()
-        token_box, submit = _approve_as(page, dialog, SECOND, SECOND_COMMENT)
-        expect(token_box).to_have_attribute("type", "password")
-        # The second approval's form, kept as an artifact; the token shows as the UI's own password dots.
+        _, submit = _approve_as(page, dialog, pending, SECOND, SECOND_COMMENT)
+        # The second approval's form, kept as an artifact (the code shown is good for this round only).
         dialog.get_by_text(f"{FIRST} has already approved").first.scroll_into_view_if_needed()
         page.screenshot(path=str(SCREENSHOT))
         request.node.user_properties.append(("screenshot", str(SCREENSHOT)))

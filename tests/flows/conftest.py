@@ -101,7 +101,7 @@ def approve_in_background() -> Iterator[Callable[..., threading.Thread]]:
                         continue
                     round_no = pending.request.round
                     submit_decision(
-                        pending.flow_run_id, approver=who, token=token_for(who), decision=decision
+                        pending.flow_run_id, approver=who, credential=token_for(who), decision=decision
                     )
                     break
 

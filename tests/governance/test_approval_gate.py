@@ -55,24 +55,28 @@ def test_wipe_needs_two_distinct_verified_approvers(
         submit_decision(
             p.flow_run_id,
             approver="alice",
-            token=tokens["alice"],
+            credential=tokens["alice"],
             decision=Decision.APPROVE,
             decisions={tag.correlation_id[:8]: Decision.REJECT},
         )
         p = wait_for_pending(title="two-person", after_round=p.request.round)
         assert p.request.items[0].approvals == ["alice"]
         # The same person again does not count as the second approver.
-        submit_decision(p.flow_run_id, approver="Alice", token=tokens["alice"], decision=Decision.APPROVE)
+        submit_decision(
+            p.flow_run_id, approver="Alice", credential=tokens["alice"], decision=Decision.APPROVE
+        )
         p = wait_for_pending(title="two-person", after_round=p.request.round)
         assert "second, distinct approver" in p.request.note
-        # A name without its token proves nothing.
-        submit_decision(p.flow_run_id, approver="bob", token=tokens["mallory"], decision=Decision.APPROVE)
+        # A name without its token proves nothing: mallory signs, claiming to be bob.
+        submit_decision(
+            p.flow_run_id, approver="bob", credential=tokens["mallory"], decision=Decision.APPROVE
+        )
         p = wait_for_pending(title="two-person", after_round=p.request.round)
-        assert "could not be verified" in p.request.note
+        assert "'bob' is not signed with their token" in p.request.note
         submit_decision(
             p.flow_run_id,
             approver="bob",
-            token=tokens["bob"],
+            credential=tokens["bob"],
             decision=Decision.APPROVE,
             comment="confirmed with security",
         )
@@ -89,7 +93,7 @@ def test_wipe_needs_two_distinct_verified_approvers(
     assert outcome.refused == 2 and not outcome.timed_out
     approved = [r for r in store.records if r.status is AuditStatus.APPROVED]
     assert [(r.approvers, r.comment) for r in approved] == [(("alice", "bob"), "confirmed with security")]
-    # The submitted token does not stay in Prefect's flow-run input, and the request marker is gone.
+    # The submitted form does not stay in Prefect's flow-run input, and the request marker is gone.
     with get_client(sync_client=True) as client:
         left = client.filter_flow_run_input(
             state.state_details.flow_run_id, key_prefix="paused-", limit=50, exclude_keys=set()

@@ -4,9 +4,13 @@
 typed `RunInput` whose form the Prefect UI renders (and `ws1ai approvals approve` fills from a terminal),
 with a markdown description: what will happen, to how many devices, why, and how to undo it.
 
-* Every submission is verified (see `identity.py` for the trust model). An invalid one — bad token, unknown
-  approver, unknown correlation id, or the same approver again on a two-person action — is refused,
-  recorded as a `ws1ai.approval.refused` event, and the run pauses again with the reason in the description.
+* Every submission is a signed approval code bound to this run, this round, the pending actions and the
+  decision, usable once (see `identity.py` for the trust model, `approval_code.py` for the format). An
+  invalid one — bad signature, unknown approver, another run/round/action set/decision, expired, already
+  used, or the same approver again on a two-person action — is refused, recorded as a
+  `ws1ai.approval.refused` event, and the run pauses again (with a fresh round key) with the reason shown.
+* The gate's verdict on each code is published as flow-run input `ws1ai-verdict-<nonce>` (verdict and
+  reason only), so `ws1ai approvals approve` can tell its user what the flow made of the submission.
 * Decisions are per batch, optionally overridden per action (`decisions: {correlation id or unique prefix:
   approve|reject}`). Any verified rejection rejects that action; a wipe needs two distinct approvers.
 * **Timeouts never rely on Prefect's own pause timeout**, which ends the run FAILED even when caught. A
@@ -14,7 +18,8 @@ with a markdown description: what will happen, to how many devices, why, and how
   audit records for the configured outcome (default reject) *first*, then resumes the run itself with a
   one-time nonce only this process knows. The run then ends normally (or, with outcome `fail`, raises
   `ApprovalTimeout`). Prefect's pause timeout is set later than our deadline, as a backstop only.
-* The token in the submitted form is deleted from Prefect's flow-run input as soon as it has been read.
+* The submitted form is deleted from Prefect's flow-run input as soon as it has been read (tidiness, not
+  secrecy: a code read off the API in the meantime is worth nothing for anything else).
 
 This module is the pause loop. The decisions live in `approval_gate.py` (`ApprovalGate`), the deadline in
 `approval_deadline.py` (`DeadlineWatcher`), the form, request and notices in `approval_forms.py`.
@@ -33,13 +38,15 @@ from ws1ai.governance.approval_forms import (
     ApprovalInput,
     ApprovalOutcome,
     ApprovalTimeout,
+    ApprovalVerdict,
     Decision,
     Notifier,
     delete_input,
     emit_refused,
+    publish_verdict,
     save_request,
 )
-from ws1ai.governance.approval_gate import ApprovalGate, GateEntry
+from ws1ai.governance.approval_gate import ApprovalGate, GateEntry, peek_nonce
 from ws1ai.governance.audit import AuditStatus, AuditStore, record_for
 from ws1ai.governance.config import GovernanceSettings, TimeoutOutcome
 from ws1ai.governance.identity import ApproverVerifier
@@ -78,7 +85,7 @@ def request_approval(
         return ApprovalOutcome()
     if not ApproverVerifier(settings).configured:
         # Nobody could ever be verified, so waiting would only delay the same answer: reject now, loudly.
-        detail = "no approver identities configured (WS1AI_GOVERNANCE_APPROVER_KEY / _SECRET_HASHES)"
+        detail = "no approver identities configured (WS1AI_GOVERNANCE_APPROVER_KEY / _APPROVER_PUBLIC_KEYS)"
         log.error("approval %r: %s; rejecting %d action(s)", title, detail, len(entries))
         store.write(
             [
@@ -109,18 +116,26 @@ def request_approval(
             except FlowPauseTimeout:
                 gate.declare_timeout()
                 raise
-            delete_input(gate.flow_run_id, f"paused-{key}-response")  # the token must not linger
+            delete_input(gate.flow_run_id, f"paused-{key}-response")
             if watcher.is_own_resume(resp):
                 break
             with gate.lock:
-                if gate.timed_out:
-                    break  # a human answered after the deadline was declared: too late
-                reason = gate.apply(resp)
-            gate.outcome.refused += reason is not None
-            note = f"Previous submission refused: {reason}" if reason else gate.progress()
-            if reason:
-                emit_refused(gate.flow_run_id, resp.approver, reason)
-                log.warning("approval submission refused: %s", reason)
+                late = gate.timed_out  # a human answered after the deadline was declared: too late
+                if late:
+                    verdict = ApprovalVerdict(verdict="refused", reason="the approval deadline had passed")
+                    nonce = peek_nonce(resp.approval_code)
+                else:
+                    verdict, nonce = gate.apply(resp)
+            if nonce is not None:
+                publish_verdict(gate.flow_run_id, nonce, verdict)
+            if late:
+                break
+            refused = verdict.verdict == "refused"
+            gate.outcome.refused += refused
+            note = f"Previous submission refused: {verdict.reason}" if refused else gate.progress()
+            if refused:
+                emit_refused(gate.flow_run_id, resp.approver, verdict.reason)
+                log.warning("approval submission refused: %s", verdict.reason)
     finally:
         watcher.finish()
         delete_input(gate.flow_run_id, REQUEST_KEY)

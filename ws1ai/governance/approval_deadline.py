@@ -49,7 +49,7 @@ class DeadlineWatcher:
     def is_own_resume(self, resp: ApprovalInput) -> bool:
         """True for the resume this watcher sent at the deadline (constant-time check of the nonce)."""
         return resp.approver == TIMEOUT_APPROVER and hmac.compare_digest(
-            resp.token.get_secret_value(), self.nonce
+            resp.approval_code.encode(), self.nonce.encode()
         )
 
     def run(self) -> None:
@@ -78,7 +78,7 @@ class DeadlineWatcher:
                     run_input={
                         "decision": "reject",
                         "approver": TIMEOUT_APPROVER,
-                        "token": self.nonce,
+                        "approval_code": self.nonce,
                         "decisions": {},
                         "comment": "deadline passed",
                     },

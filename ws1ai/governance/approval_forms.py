@@ -1,5 +1,6 @@
 """The approval form and request: `ApprovalInput` (the typed RunInput the UI renders), the saved
-`ApprovalRequest` that `ws1ai approvals list` reads, the markdown description, and flow-run-input plumbing."""
+`ApprovalRequest` that `ws1ai approvals list` reads, the `ApprovalVerdict` the gate publishes for each signed
+submission, the markdown description, and flow-run-input plumbing."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from enum import StrEnum
 from typing import Literal
 
 from prefect.input import RunInput
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field
 
 from ws1ai.governance.actions import Action, RiskTier
 from ws1ai.governance.config import TimeoutOutcome
@@ -24,6 +25,7 @@ __all__ = [
     "ApprovalOutcome",
     "ApprovalRequest",
     "ApprovalTimeout",
+    "ApprovalVerdict",
     "Decision",
     "Notifier",
     "RequestItem",
@@ -31,8 +33,10 @@ __all__ = [
     "emit_refused",
     "log_notice",
     "markdown",
+    "publish_verdict",
     "save_request",
     "undo_hint",
+    "verdict_key",
     "where_to_approve",
 ]
 
@@ -40,6 +44,7 @@ log = logging.getLogger("ws1ai.governance.approval")
 
 REQUEST_KEY = "ws1ai-approval-request"  # flow-run input that marks a run as waiting for ws1ai approval
 TIMEOUT_APPROVER = "ws1ai:timeout"
+VERDICT_KEY_PREFIX = "ws1ai-verdict-"
 
 
 class Decision(StrEnum):
@@ -48,11 +53,16 @@ class Decision(StrEnum):
 
 
 class ApprovalInput(RunInput):
-    """The form. Defaults to reject, so a careless submit never approves anything."""
+    """The form. Defaults to reject, so a careless submit never approves anything.
+
+    `approval_code` is signed on the approver's machine over this run, this round, the pending actions,
+    `decision` and `decisions` (see approval_code.py): the fields here must say what the code says."""
 
     decision: Decision = Field(Decision.REJECT, description="decision for the whole batch")
-    approver: str = Field("", description="your approver id (as issued with your token)")
-    token: SecretStr = Field(description="your personal approver token")
+    approver: str = Field("", description="your approver id")
+    approval_code: str = Field(
+        description="the one line printed by `ws1ai approvals code <run> --approver <id> --decision <d>`"
+    )
     decisions: dict[str, Decision] = Field(
         default_factory=dict,
         description="optional per action: correlation id (or unique prefix) → approve/reject",
@@ -62,6 +72,18 @@ class ApprovalInput(RunInput):
 
 class ApprovalTimeout(RuntimeError):
     """Raised when the deadline passes and the configured outcome is `fail` (audited before raising)."""
+
+
+class ApprovalVerdict(BaseModel):
+    """What the gate made of one signed submission, published as flow-run input `verdict_key(nonce)` so the
+    approver's CLI can report it. Holds no secret: the nonce names it, and the reason is what `list` shows."""
+
+    verdict: Literal["accepted", "refused"]
+    reason: str
+
+
+def verdict_key(nonce: str) -> str:
+    return VERDICT_KEY_PREFIX + nonce
 
 
 class RequestItem(BaseModel):
@@ -143,12 +165,22 @@ def markdown(req: ApprovalRequest) -> str:
         ]
     if len(req.items) > 50:
         lines.append(f"\n… and {len(req.items) - 50} more (see `ws1ai approvals list`).")
+    run = req.flow_run_id
+    # The form cannot sign anything, so the approver's own machine does: the printed code is valid for this
+    # run, this round, these actions and that decision, once (a copy read off the Prefect API is worthless).
     lines += [
         "",
-        "Enter your approver id and personal token, choose **approve** or **reject** for the batch, and "
-        'optionally override single actions in `decisions` (`{"<correlation id>": "reject"}`). '
-        "Wipes need two different approvers. From a terminal: "
-        f"`ws1ai approvals approve {req.flow_run_id} --approver <id>`.",
+        "**To decide here**, run this on your own machine (it signs with your token or key file; neither "
+        "leaves it), with `approve` or `reject`:",
+        "",
+        f"`ws1ai approvals code {run} --approver <your id> --decision approve`",
+        "",
+        "then paste the printed line into **approval_code**, set **decision** and **approver** to the same "
+        "values, and submit. To reject single actions, add `--reject-action <correlation id>` to the command "
+        'and put the same `{"<correlation id>": "reject"}` in `decisions`. A code is good for this round '
+        "only (15 minutes): if the form changes, make a new one. Wipes need two different approvers.",
+        "",
+        f"Or decide in a terminal: `ws1ai approvals approve {run} --approver <your id>`.",
     ]
     return "\n".join(lines)
 
@@ -159,7 +191,8 @@ def where_to_approve(flow_run_id: str) -> str:
     ui = PREFECT_UI_URL.value()
     where = f"{ui}/runs/flow-run/{flow_run_id}" if ui else f"flow run {flow_run_id}"
     return (
-        f"approve in the Prefect UI ({where}) or run `ws1ai approvals approve {flow_run_id} --approver <id>`"
+        f"approve in the Prefect UI ({where}) with a code from `ws1ai approvals code {flow_run_id} "
+        f"--approver <id> --decision approve`, or run `ws1ai approvals approve {flow_run_id} --approver <id>`"
     )
 
 
@@ -205,3 +238,17 @@ def emit_refused(flow_run_id: uuid.UUID, claimed: str, reason: str) -> None:
         resource={"prefect.resource.id": f"prefect.flow-run.{flow_run_id}"},
         payload={"claimed_approver": claimed, "reason": reason},
     )
+
+
+def publish_verdict(flow_run_id: uuid.UUID, nonce: str, verdict: ApprovalVerdict) -> None:
+    """Best effort: the audit trail is the record; this only tells the waiting CLI. A key that exists already
+    (the same code submitted twice) keeps its first verdict, the one its signer waits for."""
+    from prefect import get_client
+
+    try:
+        with get_client(sync_client=True) as client:
+            client.create_flow_run_input(
+                flow_run_id, verdict_key(nonce), verdict.model_dump_json(), sender="ws1ai-gate"
+            )
+    except Exception as exc:  # a failed notice must not break the gate
+        log.info("approval verdict for %s not published: %s", nonce, exc)

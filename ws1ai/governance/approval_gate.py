@@ -6,6 +6,10 @@ written to the audit store the moment it is made, a round's records in one write
 
 Both threads change it, so everything that decides (`apply`, `declare_timeout`) runs under `lock`: a human
 answer that arrives after the deadline was declared is too late, never a second decision.
+
+A submission counts only with an approval code (approval_code.py) that `identity.ApproverVerifier`
+authenticates and that is bound to this run, this round's pause key, what is pending and what the form says,
+unexpired and never seen before (`used_nonces`): a code read off the Prefect API is worth nothing elsewhere.
 """
 
 from __future__ import annotations
@@ -17,13 +21,17 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from pydantic import ValidationError
+
 from ws1ai.governance.actions import Action, RiskTier
+from ws1ai.governance.approval_code import CodePayload, MalformedCode, decision_digest, split_code
 from ws1ai.governance.approval_forms import (
     TIMEOUT_APPROVER,
     ApprovalInput,
     ApprovalNotice,
     ApprovalOutcome,
     ApprovalRequest,
+    ApprovalVerdict,
     Decision,
     Notifier,
     RequestItem,
@@ -34,15 +42,27 @@ from ws1ai.governance.approval_forms import (
 )
 from ws1ai.governance.audit import AuditRecord, AuditStatus, AuditStore, record_for
 from ws1ai.governance.config import GovernanceSettings, TimeoutOutcome
-from ws1ai.governance.identity import ApproverVerifier
+from ws1ai.governance.identity import ApproverVerifier, CodeRefused, normalise_approver
 from ws1ai.governance.planning import PlannedAction
 
-__all__ = ["ApprovalGate", "GateEntry"]
+__all__ = ["ApprovalGate", "GateEntry", "peek_nonce"]
 
 # The gate's log lines are the approval's: one logger name for the whole approval mechanism.
 log = logging.getLogger("ws1ai.governance.approval")
 
 NoticeEvent = Literal["requested", "reminder", "timed_out"]
+
+
+def peek_nonce(code: str) -> str | None:
+    """The nonce a code claims, unverified: only to name the verdict its sender may be waiting for."""
+    try:
+        return split_code(code)[0].nonce
+    except (MalformedCode, ValidationError):
+        return None
+
+
+def _refused(reason: str) -> ApprovalVerdict:
+    return ApprovalVerdict(verdict="refused", reason=reason)
 
 
 class GateEntry:
@@ -86,6 +106,8 @@ class ApprovalGate:
         self.lock = threading.Lock()
         self.timed_out = False
         self.outcome = ApprovalOutcome()
+        self.round_key = ""  # the pause key of the round being asked (set by `describe`)
+        self.used_nonces: set[str] = set()
 
     def pending(self) -> list[GateEntry]:
         return [e for e in self.entries.values() if e.decided is None]
@@ -157,39 +179,88 @@ class ApprovalGate:
             self.store.write(records)
         self.notify("timed_out", waiting)
 
-    def apply(self, resp: ApprovalInput) -> str | None:
-        """Apply a verified submission; return the refusal reason for an invalid one. Call under `lock`."""
-        who = self.verifier.verify(resp.approver, resp.token.get_secret_value())
-        if who is None:
-            return f"approver {resp.approver!r} could not be verified (unknown id or wrong token)"
-        pending = {e.action.correlation_id: e for e in self.pending()}
+    def apply(self, resp: ApprovalInput) -> tuple[ApprovalVerdict, str | None]:
+        """Check a submission and apply it if valid. Returns the verdict, and the nonce that names it (None
+        for text that is not a code at all). Call under `lock`."""
+        try:
+            payload = self.verifier.authenticate(resp.approval_code)
+        except CodeRefused as exc:
+            return _refused(str(exc)), peek_nonce(resp.approval_code)
+        reason = self._check_binding(payload, resp)
+        if reason is not None:
+            return _refused(reason), payload.nonce
+        who = payload.approver
         per_action: dict[str, Decision] = {}
         for key, d in resp.decisions.items():
             matches = [cid for cid in self.entries if cid == key or (len(key) >= 6 and cid.startswith(key))]
             if len(matches) != 1:
-                return f"decision key {key!r} does not name exactly one action of this request"
+                return _refused(f"decision key {key!r} does not name exactly one action of this request"), (
+                    payload.nonce
+                )
             per_action[matches[0]] = d
-        changed = False
+        approved: list[str] = []
+        rejected: list[str] = []
+        counted: list[str] = []
         records: list[AuditRecord] = []
-        for cid, e in pending.items():
+        for cid, e in {e.action.correlation_id: e for e in self.pending()}.items():
             d = per_action.get(cid, resp.decision)
             if d is Decision.REJECT:
                 records.append(
                     self._decide(e, AuditStatus.REJECTED, [who], resp.comment, f"rejected by {who}")
                 )
-                changed = True
+                rejected.append(cid)
             elif who not in e.approvals:
                 e.approvals.append(who)
-                changed = True
                 if len(e.approvals) >= e.required:
                     records.append(
                         self._decide(e, AuditStatus.APPROVED, sorted(e.approvals), resp.comment, None)
                     )
+                    approved.append(cid)
+                else:
+                    counted.append(cid)
         if records:
             self.store.write(records)
-        if not changed:
-            return f"{who} has already approved; a second, distinct approver is needed"
-        return None
+        if not (approved or rejected or counted):
+            again = f"{who} has already approved; a second, distinct approver is needed"
+            return _refused(again), payload.nonce
+        said = [
+            f"{verb} {len(ids)} action(s)"
+            for verb, ids in (("approved", approved), ("rejected", rejected))
+            if ids
+        ]
+        if counted:
+            said.append(
+                f"counted {who}'s approval of {len(counted)} action(s) that still need a second, distinct "
+                "approver"
+            )
+        return ApprovalVerdict(verdict="accepted", reason=f"{who}: " + "; ".join(said)), payload.nonce
+
+    def _check_binding(self, payload: CodePayload, resp: ApprovalInput) -> str | None:
+        """Why an authentic code does not count here, or None: it must be for this run and this round, fresh,
+        unused, from the approver the form names, and over what is pending and what the form decides."""
+        if payload.run != str(self.flow_run_id):
+            return "approval code was made for another flow run"
+        if payload.nonce in self.used_nonces:
+            return "approval code was already used"
+        self.used_nonces.add(payload.nonce)  # authentic and presented here: it is spent, whatever follows
+        if payload.key != self.round_key:
+            return "approval code was made for an earlier round of this request; make a new one"
+        if payload.exp < time.time():
+            expired = datetime.fromtimestamp(payload.exp, UTC).isoformat(timespec="seconds")
+            return f"approval code expired at {expired}; make a new one"
+        if normalise_approver(resp.approver) != payload.approver:
+            return f"the form names approver {resp.approver!r}, the code was signed by {payload.approver!r}"
+        pending = [e.action.correlation_id for e in self.pending()]
+        decisions = {k: v.value for k, v in resp.decisions.items()}
+        if decision_digest(pending, resp.decision.value, decisions) == payload.digest:
+            return None
+        other = Decision.REJECT if resp.decision is Decision.APPROVE else Decision.APPROVE
+        if decision_digest(pending, other.value, decisions) == payload.digest:
+            return f"the code was signed for {other} but the form says {resp.decision}"
+        return (
+            "approval code does not match this request: it was signed for other actions or other "
+            "per-action decisions than the form shows"
+        )
 
     def progress(self) -> str:
         """The note shown with the next round when a submission counted but did not decide everything."""
@@ -202,6 +273,7 @@ class ApprovalGate:
     def describe(self, note: str) -> tuple[str, ApprovalRequest, str]:
         """A fresh pause key, the request (what is still undecided) and its markdown for the form."""
         key = f"ws1ai-approval-{uuid.uuid4().hex[:12]}"
+        self.round_key = key
         items = [
             RequestItem(
                 correlation_id=cid,

@@ -1,21 +1,26 @@
 """`ws1ai approvals …`, `ws1ai audit …` and `ws1ai rollback` (mounted by ws1ai/cli.py).
 
 Prefect has no resume CLI; `ws1ai approvals approve <run>` resumes a paused run through the same API the UI
-uses. Tokens are read from `--token`, `WS1AI_APPROVER_TOKEN`, or a hidden prompt — never echoed or logged.
+uses, with an approval code signed here for that run's current round (identity.py has the trust model), and
+then reports the flow's verdict. The credential — an Ed25519 `--key-file`, or a derived token from
+`WS1AI_APPROVER_TOKEN` or a no-echo prompt — is never sent, echoed or logged.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import sys
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal, cast
+from typing import TYPE_CHECKING, Annotated, Literal, NoReturn, cast
 
 import typer
 
+from ws1ai.governance.approval_code import Signer
 from ws1ai.governance.approval_forms import Decision
 from ws1ai.governance.config import GovernanceSettings, RolloutMode
 
@@ -39,26 +44,76 @@ def _audit_group() -> None:
     """Read the audit trail back from Prefect."""  # a callback keeps `audit export` a subcommand
 
 
-TokenOpt = Annotated[
-    str,
+ApproverOpt = Annotated[str, typer.Option(envvar="WS1AI_APPROVER", help="your approver id")]
+KeyFileOpt = Annotated[
+    Path | None,
     typer.Option(
-        envvar="WS1AI_APPROVER_TOKEN",
-        prompt=True,
-        hide_input=True,
-        show_default=False,
-        help="your approver token",
+        "--key-file",
+        help="your Ed25519 private key (`ws1ai approvals keygen`); without it, your derived token is read "
+        "from WS1AI_APPROVER_TOKEN or a no-echo prompt",
     ),
 ]
-ApproverOpt = Annotated[str, typer.Option(envvar="WS1AI_APPROVER", help="your approver id")]
+RejectActionOpt = Annotated[
+    list[str] | None,
+    typer.Option("--reject-action", help="correlation id (or unique prefix) to reject, approving the rest"),
+]
+WaitOpt = Annotated[float, typer.Option("--wait", help="seconds to wait for the flow's verdict")]
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    """One line on stderr and a non-zero exit: every command that did not do what was asked says so."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _settings() -> GovernanceSettings:
+    from pydantic import ValidationError
+
+    try:
+        return GovernanceSettings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        _fail(str(first["msg"]).removeprefix("Value error, "), 2)
+
+
+def _signer(key_file: Path | None) -> Signer:
+    from ws1ai.governance.approval_code import HmacSigner, load_signer
+
+    if key_file is not None:
+        try:
+            return load_signer(key_file=key_file)
+        except ValueError as exc:
+            _fail(str(exc), 2)
+    token = os.environ.get("WS1AI_APPROVER_TOKEN", "").strip()
+    if not token:
+        if not sys.stdin.isatty():
+            _fail(
+                "no approver credential: pass --key-file, set WS1AI_APPROVER_TOKEN, or run in a terminal to "
+                "be asked for your token (an admin issues one with `ws1ai approvals issue-token`)",
+                2,
+            )
+        token = str(typer.prompt("Approver token", hide_input=True, err=True)).strip()
+    try:
+        return HmacSigner(token)
+    except ValueError as exc:
+        _fail(str(exc), 2)
 
 
 def _resolve_run(run: str) -> str:
+    """A full run id as given (it may be between two approval rounds right now), or a unique prefix of a
+    waiting run's id."""
+    from uuid import UUID
+
     from ws1ai.governance.resume import list_pending
 
+    try:
+        return str(UUID(run))
+    except ValueError:
+        pass
     matches = [p.flow_run_id for p in list_pending() if p.flow_run_id.startswith(run)]
     if len(matches) == 1:
         return matches[0]
-    raise typer.BadParameter(f"{run!r} matches {len(matches)} runs waiting for ws1ai approval")
+    _fail(f"{run!r} matches {len(matches)} runs waiting for ws1ai approval (see `ws1ai approvals list`)", 2)
 
 
 @approvals_app.command("list")
@@ -85,46 +140,88 @@ def list_command(as_json: Annotated[bool, typer.Option("--json", help="machine-r
 
 
 def _decide(
-    run: str, approver: str, token: str, decision: Decision, overrides: dict[str, Decision], comment: str
+    run: str,
+    approver: str,
+    key_file: Path | None,
+    decision: Decision,
+    overrides: dict[str, Decision],
+    comment: str,
+    wait: float,
 ) -> None:
-    from ws1ai.governance.resume import submit_decision
+    from ws1ai.governance.resume import NotWaiting, submit_decision, wait_for_verdict
 
+    _settings()  # a leftover, removed setting is named before anything is sent
+    signer = _signer(key_file)
     run_id = _resolve_run(run)
-    submit_decision(
-        run_id, approver=approver, token=token, decision=decision, decisions=overrides, comment=comment
-    )
-    typer.echo(
-        f"Submitted {decision} for run {run_id}; the flow verifies it within one poll interval "
-        "(`ws1ai approvals list` shows it again if it was refused)."
-    )
+    try:
+        nonce = submit_decision(
+            run_id,
+            approver=approver,
+            credential=signer,
+            decision=decision,
+            decisions=overrides,
+            comment=comment,
+        )
+    except (NotWaiting, RuntimeError, ValueError) as exc:
+        _fail(f"not submitted: {exc}")
+    try:
+        verdict = wait_for_verdict(run_id, nonce, timeout=wait)
+    except TimeoutError as exc:
+        _fail(f"submitted {decision} for run {run_id}, but {exc}")
+    if verdict.verdict != "accepted":
+        _fail(f"the flow refused the {decision} for run {run_id}: {verdict.reason}")
+    typer.echo(f"accepted by flow run {run_id}: {verdict.reason}")
 
 
 @approvals_app.command("approve")
 def approve_command(
     run: Annotated[str, typer.Argument(help="flow run id (or a unique prefix)")],
     approver: ApproverOpt,
-    token: TokenOpt,
-    reject_action: Annotated[
-        list[str] | None,
-        typer.Option("--reject-action", help="correlation id to reject while approving the rest"),
-    ] = None,
+    key_file: KeyFileOpt = None,
+    reject_action: RejectActionOpt = None,
     comment: Annotated[str, typer.Option(help="recorded in the audit trail")] = "",
+    wait: WaitOpt = 30.0,
 ) -> None:
-    """Approve a waiting batch (optionally rejecting single actions)."""
-    _decide(
-        run, approver, token, Decision.APPROVE, dict.fromkeys(reject_action or [], Decision.REJECT), comment
-    )
+    """Approve a waiting batch (optionally rejecting single actions) and report the flow's verdict."""
+    overrides = dict.fromkeys(reject_action or [], Decision.REJECT)
+    _decide(run, approver, key_file, Decision.APPROVE, overrides, comment, wait)
 
 
 @approvals_app.command("reject")
 def reject_command(
     run: Annotated[str, typer.Argument(help="flow run id (or a unique prefix)")],
     approver: ApproverOpt,
-    token: TokenOpt,
+    key_file: KeyFileOpt = None,
     comment: Annotated[str, typer.Option(help="recorded in the audit trail")] = "",
+    wait: WaitOpt = 30.0,
 ) -> None:
-    """Reject a waiting batch."""
-    _decide(run, approver, token, Decision.REJECT, {}, comment)
+    """Reject a waiting batch and report the flow's verdict."""
+    _decide(run, approver, key_file, Decision.REJECT, {}, comment, wait)
+
+
+@approvals_app.command("code")
+def code_command(
+    run: Annotated[str, typer.Argument(help="flow run id (or a unique prefix)")],
+    approver: ApproverOpt,
+    decision: Annotated[Decision, typer.Option(help="what you decide for the batch")],
+    key_file: KeyFileOpt = None,
+    reject_action: RejectActionOpt = None,
+) -> None:
+    """Print an approval code for the Prefect UI form (this run, this round, this decision; 15 minutes)."""
+    from ws1ai.governance.resume import NotWaiting, approval_code_for, current_request
+
+    _settings()
+    signer = _signer(key_file)
+    run_id = _resolve_run(run)
+    try:
+        request = current_request(run_id)
+    except NotWaiting as exc:
+        _fail(str(exc))
+    overrides = dict.fromkeys(reject_action or [], Decision.REJECT)
+    code, _ = approval_code_for(
+        request, approver=approver, signer=signer, decision=decision, decisions=overrides
+    )
+    typer.echo(code)  # the only line on stdout: meant to be copied into the form
 
 
 @approvals_app.command("issue-token")
@@ -132,17 +229,43 @@ def issue_token_command(approver: Annotated[str, typer.Argument(help="approver i
     """Derive an approver's token from WS1AI_GOVERNANCE_APPROVER_KEY (give it to that person only)."""
     from ws1ai.governance.identity import ApproverVerifier
 
-    typer.echo(ApproverVerifier(GovernanceSettings()).issue_token(approver))
+    settings = _settings()
+    if settings.approver_key is None:
+        _fail(
+            "no approver identities configured: WS1AI_GOVERNANCE_APPROVER_KEY is not set (or register "
+            "Ed25519 keys with `ws1ai approvals keygen`)",
+            2,
+        )
+    try:
+        typer.echo(ApproverVerifier(settings).issue_token(approver))
+    except ValueError as exc:
+        _fail(str(exc), 2)
 
 
-@approvals_app.command("hash-secret")
-def hash_secret_command(
-    secret: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+@approvals_app.command("keygen")
+def keygen_command(
+    approver: Annotated[str, typer.Argument(help="your approver id")],
+    out: Annotated[Path, typer.Option("--out", help="where to write your private key (mode 0600)")],
 ) -> None:
-    """Print the sha256 to register a self-chosen secret in WS1AI_GOVERNANCE_APPROVER_SECRET_HASHES."""
-    from ws1ai.governance.identity import hash_secret
+    """Make your Ed25519 approver key: the private key stays in --out; register the printed line on the flow
+    host (merge it with the other approvers' keys)."""
+    from ws1ai.governance.identity import generate_keypair, normalise_approver
 
-    typer.echo(hash_secret(secret))
+    who = normalise_approver(approver)
+    if not who:
+        _fail("approver id is empty", 2)
+    pem, public = generate_keypair()
+    try:
+        # O_EXCL: never overwrite a key (an old one may be registered); 0600 from the first byte on disk.
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        _fail(f"{out} exists; not overwriting an approver key (choose another --out)", 2)
+    except OSError as exc:
+        _fail(f"cannot create {out}: {exc.strerror}", 2)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(pem)
+    typer.echo(f"private key for {who} written to {out}; keep it on this machine", err=True)
+    typer.echo(f"WS1AI_GOVERNANCE_APPROVER_PUBLIC_KEYS='{json.dumps({who: public})}'")
 
 
 def parse_since(value: str | None) -> datetime | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ws1ai.governance.actions import ActionKind, RiskTier
@@ -44,11 +44,15 @@ class GovernanceSettings(BaseSettings):
         description='per-flow ceilings by flow (or "flow/deployment") name: {"compliance_triage": "auto"}',
     )
     approver_key: SecretStr | None = Field(
-        None, description="server-side HMAC key: approver token = HMAC(key, approver id); see approval.py"
+        None, description="server-side HMAC key: approver token = HMAC(key, approver id); see identity.py"
     )
-    approver_secret_hashes: dict[str, str] = Field(
-        default_factory=dict, description="approver id → sha256 hex of that approver's own secret"
+    approver_public_keys: dict[str, str] = Field(
+        default_factory=dict,
+        description="approver id → base64 raw Ed25519 public key (`ws1ai approvals keygen`); see identity.py",
     )
+    # Removed (bare SHA-256 of a secret, and unable to check a signed approval code): still read, so that a
+    # deployment that sets it fails loudly instead of silently losing its approvers.
+    approver_secret_hashes: dict[str, str] | None = Field(None, exclude=True)
     allowed_approvers: list[str] = Field(
         default_factory=list, description="if set, only these approver ids may approve"
     )
@@ -83,6 +87,15 @@ class GovernanceSettings(BaseSettings):
     )
     audit_artifact_prefix: str = Field("ws1ai-audit", pattern=r"^[a-z0-9-]+$")
     audit_lookback_days: int = Field(365, ge=1, description="how far back idempotency/rollback look")
+
+    @model_validator(mode="after")
+    def _no_secret_hashes(self) -> GovernanceSettings:
+        if self.approver_secret_hashes is not None:
+            raise ValueError(
+                "WS1AI_GOVERNANCE_APPROVER_SECRET_HASHES is no longer supported: register Ed25519 public "
+                "keys in WS1AI_GOVERNANCE_APPROVER_PUBLIC_KEYS (`ws1ai approvals keygen <id> --out <file>`)"
+            )
+        return self
 
     def per_run_cap(self, kind: ActionKind) -> int:
         return self.per_run_caps.get(kind, self.default_per_run_cap)

@@ -8,8 +8,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
+import polars as pl
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from models import pipeline
@@ -39,9 +41,27 @@ ModelOpt = Annotated[Path, typer.Option("--model", help="model file written by `
 _STEPS = {"health": 7, "risk": 3, "usage": 5, "bundles": 3}
 
 
-def _fail(exc: Exception) -> typer.Exit:
-    _err.print(f"[red]error:[/red] {exc}")
+def _fail(exc: Exception, data: Path | None = None) -> typer.Exit:
+    if data is not None and not isinstance(exc, ContractError | IncompatibleModelError):
+        exc = _name_unreadable(data, exc)
+    _err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True, highlight=False)  # one line
     return typer.Exit(code=2)
+
+
+def _name_unreadable(data: Path, exc: Exception) -> Exception:
+    """polars/pyarrow do not say which file a read failed on: find the first parquet file that does not open,
+    so the one line names it (e.g. "cannot read data/telemetry.parquet: ... magic bytes ...")."""
+    files = sorted(data.glob("*.parquet")) if data.is_dir() else [data]
+    for path in files:
+        try:
+            pl.read_parquet_schema(path)
+        except Exception as bad:  # any failure to open is what we are looking for
+            return ValueError(f"cannot read {path}: {' '.join(str(bad).split())} (re-create or replace it)")
+    return exc
+
+
+# What reading a corrupted or truncated file raises (pyarrow's own errors are ValueError/OSError subclasses).
+_READ_ERRORS = (OSError, pl.exceptions.PolarsError)
 
 
 @models_app.command()
@@ -71,7 +91,8 @@ def train(
     }
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     try:
-        with Progress(*columns, console=_err, transient=False) as bar:
+        # No bar when stderr is not a terminal: a stale frame in a log or pipe says nothing.
+        with Progress(*columns, console=_err, transient=False, disable=not _err.is_terminal) as bar:
             task = bar.add_task(f"training {name.value}", total=_STEPS[name.value])
 
             def step(msg: str) -> None:
@@ -79,8 +100,8 @@ def train(
 
             card = pipeline.train(name.value, data, out, opts, progress=step)
             bar.update(task, completed=_STEPS[name.value], description=f"{name.value}: done")
-    except (ContractError, ValueError, FileNotFoundError) as exc:
-        raise _fail(exc) from exc
+    except (ContractError, ValueError, *_READ_ERRORS) as exc:
+        raise _fail(exc, data) from exc
     typer.echo(f"saved {out} ({card.model_version})")
 
 
@@ -99,15 +120,15 @@ def evaluate(
     try:
         # No total to show: a spinner, what is being done and the time so far (blocks of devices for health).
         columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-        with Progress(*columns, console=_err, transient=True) as bar:
+        with Progress(*columns, console=_err, transient=True, disable=not _err.is_terminal) as bar:
             task = bar.add_task(f"evaluating {name.value}", total=None)
 
             def step(msg: str) -> None:
                 bar.update(task, description=f"{name.value}: {msg}")
 
             metrics, scored = pipeline.evaluate(name.value, data, model, progress=step)
-    except (ContractError, IncompatibleModelError, ValueError, FileNotFoundError) as exc:
-        raise _fail(exc) from exc
+    except (ContractError, IncompatibleModelError, ValueError, *_READ_ERRORS) as exc:
+        raise _fail(exc, data) from exc
     report = report or model.with_name(model.name + ".eval.json")
     png = report.with_suffix(".png")
     metrics["plot"] = str(plot_evaluation(name.value, metrics, scored, png))
@@ -135,10 +156,14 @@ def score(
 ) -> None:
     """Score DIR as of a date (default: the last date in the data) and write a parquet file."""
     try:
-        when = dt.date.fromisoformat(as_of) if as_of else None
+        try:
+            when = dt.date.fromisoformat(as_of) if as_of else None
+        except ValueError:
+            bad = f"{as_of!r} is not a date: use YYYY-MM-DD"
+            raise typer.BadParameter(bad, param_hint="--as-of") from None
         frame = pipeline.score(name.value, data, model, when)
-    except (ContractError, IncompatibleModelError, ValueError, FileNotFoundError) as exc:
-        raise _fail(exc) from exc
+    except (ContractError, IncompatibleModelError, ValueError, *_READ_ERRORS) as exc:
+        raise _fail(exc, data) from exc
     out.parent.mkdir(parents=True, exist_ok=True)
     frame.write_parquet(out)
     typer.echo(f"wrote {frame.height} rows to {out}")

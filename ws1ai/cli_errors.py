@@ -32,7 +32,7 @@ EXIT_USAGE = 2  # the command was given something it cannot use (click's convent
 # Commands that talk to a Prefect server: (command, subcommand or None = all of them).
 _SERVER_GROUPS = {"approvals", "audit"}
 _SERVER_COMMANDS = {"rollback"}  # `run` checks itself, after validating its parameters
-_LOCAL_SUBCOMMANDS = {"issue-token", "hash-secret", "keygen"}  # approvals helpers that only derive/hash locally
+_LOCAL_SUBCOMMANDS = {"issue-token", "hash-secret", "keygen"}  # approvals helpers that work offline
 _HELP = {"--help", "-h"}
 
 
@@ -122,6 +122,8 @@ class WS1Group(TyperGroup):
                 return super().invoke(ctx)
         except (typer.Exit, typer.Abort, NoArgsIsHelpError):  # `ws1ai approvals` alone prints its help
             raise
+        except BrokenPipeError:  # `ws1ai … | head`: the reader left; nothing to tell it
+            raise typer.Exit(EXIT_ERROR) from None
         except Exception as exc:
             if verbose:
                 raise

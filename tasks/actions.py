@@ -18,6 +18,7 @@ write. `verify` reads a write back from the tenant (`tasks.verify`) for targets 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -27,6 +28,7 @@ from ws1ai.governance.actions import Action, ActionKind
 from ws1ai.governance.audit_records import TargetOutcome
 from ws1ai.governance.execute_state import certainly_not_applied
 from ws1ai.uem import UEMClient
+from ws1ai.uem.errors import UEMNotFound
 from ws1ai.uem.schemas.automation import ScriptAssignment
 from ws1ai.uem.schemas.device_details import CustomAttribute
 from ws1ai.uem.schemas.mdm import DeviceInfo, EmailMessage, PushMessage, SmartGroupEdit
@@ -34,8 +36,14 @@ from ws1ai.uem.schemas.system import User
 
 __all__ = ["ActionExecutor", "UnsupportedAction", "open_executor"]
 
-# Notes are how the console shows provenance; they are not themselves governed writes of their own.
-_NOTE_KINDS_SKIPPED = {ActionKind.DEVICE_NOTE, ActionKind.ITSM_TICKET, ActionKind.ITSM_UPDATE}
+# Notes are how the console shows provenance; they are not themselves governed writes of their own. A deleted
+# device has no record left to carry one.
+_NOTE_KINDS_SKIPPED = {
+    ActionKind.DEVICE_NOTE,
+    ActionKind.ITSM_TICKET,
+    ActionKind.ITSM_UPDATE,
+    ActionKind.DEVICE_DELETE,
+}
 
 
 class UnsupportedAction(ValueError):
@@ -68,7 +76,9 @@ class ActionExecutor:
             ActionKind.DEVICE_LOCK: self._per_device(lambda d: self.uem.commands.lock(d)),
             ActionKind.ENTERPRISE_WIPE: self._per_device(lambda d: self.uem.commands.enterprise_wipe(d)),
             ActionKind.DEVICE_WIPE: self._per_device(lambda d: self.uem.commands.device_wipe(d)),
+            ActionKind.DEVICE_DELETE: self._device_delete,
             ActionKind.ITSM_TICKET: self._itsm_ticket,
+            ActionKind.ITSM_UPDATE: self._itsm_update,
             ActionKind.SCRIPT_RUN: self._script_run,
             ActionKind.USER_DEACTIVATE: self._per_user(lambda u: self.uem.users.deactivate(u)),
             ActionKind.USER_ACTIVATE: self._per_user(lambda u: self.uem.users.activate(u)),
@@ -286,9 +296,59 @@ class ActionExecutor:
         existing = self.servicenow.find_incidents(f"correlation_id={action.correlation_id}", limit=1)
         if existing:
             return {"sys_id": existing[0].sys_id, "number": existing[0].number, "reused": True}
-        fields = {**action.payload, "correlation_id": action.correlation_id}
-        incident = self.servicenow.create_incident(fields)
+        # The incident carries the action's correlation id (field and request header), never one of its own.
+        fields = {k: v for k, v in action.payload.items() if k != "correlation_id"}
+        incident = self.servicenow.create_incident(fields, correlation_id=action.correlation_id)
         return {"sys_id": incident.sys_id, "number": incident.number, "reused": False}
+
+    def _itsm_update(self, action: Action) -> TargetOutcome:
+        """PATCH each target incident (a sys_id or an INC number) with the payload's fields. A work note is
+        append-only, so it carries the correlation id and is not written twice: a retry that finds it in the
+        incident's journal counts the target done."""
+        servicenow = self.servicenow
+        if servicenow is None:
+            raise UnsupportedAction("an ITSM update action needs a ServiceNow client")
+        if action.target_type != "ticket":
+            raise UnsupportedAction(f"{action.kind} targets tickets, not {action.target_type}s")
+        fields = {k: v for k, v in action.payload.items() if k != "correlation_id"}
+        if not fields:
+            raise UnsupportedAction(f"{action.kind} has no fields to change")
+        marker = f"[ws1ai correlation-id={action.correlation_id}]"
+        if fields.get("work_notes"):
+            fields["work_notes"] = f"{fields['work_notes']}\n{marker}"
+
+        def update(target: str) -> None:
+            sys_id = _incident_sys_id(servicenow, target)
+            if fields.get("work_notes") and any(marker in e.value for e in servicenow.journal(sys_id)):
+                return  # applied by an earlier attempt whose answer was lost
+            servicenow.update_incident(sys_id, fields, correlation_id=action.correlation_id)
+
+        return each_target([(t, t) for t in action.targets], update)
+
+    def _device_delete(self, action: Action) -> TargetOutcome:
+        """`DELETE /mdm/devices/{id}` per device. A 404 means the record is already gone (an earlier attempt
+        whose answer was lost, or an admin): the end state the action asks for holds, so the target is done
+        and the outcome names it."""
+        absent: list[str] = []
+
+        def delete(device_id: int) -> None:
+            try:
+                self.uem.devices.delete(device_id)
+            except UEMNotFound:
+                absent.append(str(device_id))
+
+        outcome = self._each(action, delete)
+        return outcome.model_copy(update={"info": {"already_absent": absent}}) if absent else outcome
+
+
+def _incident_sys_id(servicenow: ServiceNowClient, target: str) -> str:
+    """A ticket target is the incident's sys_id (32 hex digits) or its number (INC…)."""
+    if re.fullmatch(r"[0-9a-f]{32}", target):
+        return target
+    incident = servicenow.find_by_number(target)
+    if incident is None:
+        raise UnsupportedAction(f"no ServiceNow incident {target!r}")
+    return incident.sys_id
 
 
 def _addition_id(item: dict[str, object]) -> int | None:

@@ -81,7 +81,13 @@ class ConnectorHTTP:
             self._http.close()
 
     def request(
-        self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json: Any = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         method = method.upper()
         if self.read_only and method in WRITE_METHODS:
@@ -95,13 +101,21 @@ class ConnectorHTTP:
 
         for attempt in retry_attempts(retryable, self.max_retries + 1):
             with attempt:
-                return self._send(method, path, params, json)
+                return self._send(method, path, params, json, headers)
         raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
 
-    def _send(self, method: str, path: str, params: Mapping[str, Any] | None, json: Any) -> httpx.Response:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
         url = self.base_url + path
+        headers = {**self._headers, **(extra_headers or {})}
         try:
-            response = self._http.request(method, url, params=params, json=json, headers=self._headers)
+            response = self._http.request(method, url, params=params, json=json, headers=headers)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise ConnectorError(self.service, f"cannot connect: {type(exc).__name__}", sent=False) from None
         except httpx.HTTPError as exc:

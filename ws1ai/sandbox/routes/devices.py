@@ -188,7 +188,10 @@ def get_device(ident: str, request: Request) -> Response:
 
 @router.delete("/api/mdm/devices/{ident}")
 def delete_device(ident: str, request: Request) -> Response:
+    """`DELETE /mdm/devices/{id}` → 204; an unknown (or already deleted) device → 404 errorCode 5061."""
     state = st(request)
+    if not ident.isdigit() and version(request) < 2:
+        raise ApiError.device_not_found()  # v1 addresses devices by numeric id only, as GET does
     with state.lock:
         rec = resolve_device(state, ident)
         state.record(ctx(request), "DeleteDevice", [rec.id])

@@ -1,6 +1,11 @@
-"""ServiceNow Table API: `incident` create/get/update/list and a read-only `sys_user` table built from the
-fleet's employees. Basic auth with the `SERVICENOW_*` credentials; values are strings or `{"link","value"}`
-references, as the real instance returns them (docs/itsm-hris.md#servicenow-table-api).
+"""ServiceNow Table API: `incident` create/get/update/list, a read-only `sys_user` table built from the
+fleet's employees and a read-only `sys_journal_field` table. Basic auth with the `SERVICENOW_*` credentials;
+values are strings or `{"link","value"}` references, as the real instance returns them
+(docs/itsm-hris.md#servicenow-table-api).
+
+Journal fields (`work_notes`, `comments`) are append-only, as on a real instance: each write adds an entry and
+the record itself reads them back empty. The entries are listed in `sys_journal_field` (`element_id` = the
+incident's sys_id, `element` = the field); where a real instance exposes them is unverified (sandbox choice).
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ __all__ = ["router"]
 
 router = APIRouter()
 _REF_FIELDS = {"caller_id", "opened_by", "assigned_to", "assignment_group", "cmdb_ci", "company", "location"}
+_JOURNAL_FIELDS = ("work_notes", "comments")
+_JOURNAL = "_journal"  # the incident's journal entries, kept on the record but never rendered as a field
 _PRIORITY = {
     ("1", "1"): "1",
     ("1", "2"): "2",
@@ -52,6 +59,8 @@ def _ref(base: str, table: str, value: str) -> dict[str, str]:
 def _render(rec: dict[str, Any], base: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in rec.items():
+        if key == _JOURNAL:
+            continue
         if key in _REF_FIELDS and value:
             out[key] = _ref(
                 base, "sys_user" if key in ("caller_id", "opened_by", "assigned_to") else key, value
@@ -71,12 +80,16 @@ def _fields(request: Request, rec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _apply(state: SandboxState, rec: dict[str, Any], body: dict[str, Any]) -> None:
+    stamp = state.now().strftime("%Y-%m-%d %H:%M:%S")
     for key, value in body.items():
-        if key.startswith("sys_") or key == "number":
+        if key.startswith("sys_") or key == "number" or key.startswith("_"):
             continue  # system fields are read-only, as on a real instance
+        if key in _JOURNAL_FIELDS:
+            if value not in (None, ""):  # an empty journal write adds nothing
+                _journal_add(rec, key, str(value), stamp)
+            continue
         rec[key] = value["value"] if isinstance(value, dict) and "value" in value else value
     rec["priority"] = _PRIORITY.get((str(rec.get("impact", "3")), str(rec.get("urgency", "3"))), "5")
-    stamp = state.now().strftime("%Y-%m-%d %H:%M:%S")
     rec["sys_updated_on"] = stamp
     rec["sys_mod_count"] = str(int(rec.get("sys_mod_count", "0")) + 1)
     if str(rec.get("state")) in ("6", "7") and not rec.get("resolved_at"):
@@ -116,6 +129,8 @@ async def create_incident(request: Request) -> Response:
             "sys_mod_count": "-1",
             "resolved_at": "",
             "close_notes": "",
+            "work_notes": "",
+            "comments": "",
         }
         _apply(state, rec, body)
         state.incidents[sys_id] = rec
@@ -219,6 +234,8 @@ def list_table(table: str, request: Request) -> Response:
             records = list(state.incidents.values())
         elif table == "sys_user":
             records = _users(state)
+        elif table == "sys_journal_field":
+            records = [entry for rec in state.incidents.values() for entry in rec.get(_JOURNAL, [])]
         else:
             return servicenow_error("Invalid table " + table, "", 400)
         found = query_records(records, q(request, "sysparm_query") or "")
@@ -247,3 +264,21 @@ def _users(state: SandboxState) -> list[dict[str, Any]]:
         }
         for e in state.employees.iter_rows(named=True)
     ]
+
+
+def _journal_add(rec: dict[str, Any], element: str, value: str, stamp: str) -> None:
+    journal: list[dict[str, str]] = rec.setdefault(_JOURNAL, [])
+    seq = len(journal) + 1
+    journal.append(
+        {
+            "sys_id": hashlib.md5(
+                f"{rec['sys_id']}:journal:{seq}".encode(), usedforsecurity=False
+            ).hexdigest(),
+            "name": "incident",
+            "element": element,
+            "element_id": str(rec["sys_id"]),
+            "value": value,
+            "sys_created_on": stamp,
+            "sys_created_by": "sandbox-itsm",
+        }
+    )

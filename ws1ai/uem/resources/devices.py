@@ -138,6 +138,10 @@ class Devices(Resource):
         return self._iter(lambda p, s: self.search_v3(page=p, page_size=s, **filters), page_size)
 
     # ---- single device ------------------------------------------------------------------------------------
+    def delete(self, device_id: int) -> None:
+        """`DELETE /mdm/devices/{id}` → 204: the device record is gone (re-enrolment makes a new one)."""
+        self._send("DELETE", f"/mdm/devices/{device_id}")
+
     def get(self, device_id: int) -> DeviceV1:
         return self._model("GET", f"/mdm/devices/{device_id}", DeviceV1)
 

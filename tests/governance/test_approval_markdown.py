@@ -45,3 +45,21 @@ def test_every_action_shows_approvals_why_and_undo_in_a_narrow_column() -> None:
     assert "  - undo: irreversible: re-enrolment is manual" in text
     assert "approvals 0/1" in text and "`ws1ai rollback beef` (app_install)" in text
     assert "correlation id `c0ffee`" in text
+
+
+def test_the_form_shows_the_command_that_signs_a_code_for_this_run() -> None:
+    """The UI cannot sign: the description gives the one-line command whose output goes into the form."""
+    req = ApprovalRequest(
+        flow_run_id="0b3c2f4e-1111-4c3a-9d6e-2a1b3c4d5e6f",
+        title="t",
+        pause_key="k",
+        round=1,
+        deadline=datetime(2026, 11, 23, 18, 0, tzinfo=UTC),
+        timeout_outcome=TimeoutOutcome.REJECT,
+        items=[],
+    )
+    text = markdown(req)
+    run = req.flow_run_id
+    assert f"`ws1ai approvals code {run} --approver <your id> --decision approve`" in text
+    assert "**approval_code**" in text and "personal token" not in text  # no secret goes into the form
+    assert f"`ws1ai approvals approve {run} --approver <your id>`" in text

@@ -63,7 +63,7 @@ def measure(poll_seconds: int, runs: int, sandbox_url: str, device_ids: list[int
             before = _writes(control)
             submitted = time.monotonic()
             submit_decision(
-                pending.flow_run_id, approver="bench-admin", token=token, decision=Decision.APPROVE
+                pending.flow_run_id, approver="bench-admin", credential=token, decision=Decision.APPROVE
             )
             while _writes(control) == before:
                 time.sleep(0.02)

@@ -14,6 +14,7 @@ public material does not name a code for that case.
 | 1002 | 400 | invalid parameter or body | sandbox choice |
 | 1021 | 429 | per-minute server throttle exceeded | sandbox choice |
 | 1022 | 429 | daily quota exhausted | sandbox choice |
+| 5070 | — | bulk item: the device's state does not allow the operation (a `Fault`) | sandbox choice |
 | 9999 | 5xx | injected server fault | sandbox choice |
 
 Unknown routes answer with IIS/ASP.NET's HTML 404 page, as the real API does. The OAuth token endpoint
@@ -34,6 +35,7 @@ __all__ = [
     "BAD_TENANT_CODE",
     "DEVICE_NOT_FOUND",
     "INJECTED_FAULT",
+    "NOT_APPLICABLE",
     "NOT_FOUND",
     "QUOTA_EXHAUSTED",
     "THROTTLED",
@@ -58,6 +60,7 @@ BAD_REQUEST = 1002
 THROTTLED = 1021
 QUOTA_EXHAUSTED = 1022
 INJECTED_FAULT = 9999
+NOT_APPLICABLE = 5070
 
 _DEFAULT_STATUS = {
     BAD_CREDENTIALS: 401,

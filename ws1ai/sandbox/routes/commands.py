@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from ws1ai.sandbox.errors import DEVICE_NOT_FOUND, ApiError
+from ws1ai.sandbox.bulk import (
+    add_item_fault,
+    bulk_values,
+    clear_item_faults,
+    item_faults,
+    resolve_bulk,
+    spec_searchby,
+)
+from ws1ai.sandbox.errors import ApiError, json_response
 from ws1ai.sandbox.ops import (
     BULK_COMMANDS,
-    COMMANDS,
     V2_COMMANDS,
     apply_command,
     canonical_command,
@@ -23,49 +31,40 @@ from ws1ai.sandbox.state import SandboxState
 __all__ = ["router"]
 
 router = APIRouter()
-_BULK_SEARCHBY = {"macaddress", "udid", "serialnumber", "imeinumber", "deviceid", "assetnumber"}
+# Where a device must be for a bulk command/push to be queued; anything else is a per-item Fault.
+_APPLE = ("Apple", "AppleOsX")
 
 
-def bulk_values(body: Any) -> list[str]:
-    try:
-        values = body["BulkValues"]["Value"]
-    except (TypeError, KeyError) as exc:
-        raise ApiError.bad_request('Body must be {"BulkValues":{"Value":[...]}}.') from exc
-    if not isinstance(values, list) or not values:
-        raise ApiError.bad_request("BulkValues.Value must be a non-empty list.")
-    return [str(v) for v in values]
+def _command_applies(command: str) -> Callable[[DeviceRecord], str | None]:
+    def check(rec: DeviceRecord) -> str | None:
+        if rec.enrollment_status != "Enrolled":
+            status = rec.enrollment_status
+            return f"Device is not enrolled (EnrollmentStatus {status}); {command} was not queued."
+        # OS updates are scheduled on Apple devices only (iOS supervised, macOS DEP): docs/uem-api.md.
+        if command == "ScheduleOsUpdate" and rec.platform not in _APPLE:
+            return f"ScheduleOsUpdate is not supported on platform {rec.platform}."
+        return None
+
+    return check
 
 
-def resolve_many(
-    state: SandboxState, searchby: str | None, values: list[str]
-) -> tuple[list[DeviceRecord], list[dict[str, Any]]]:
-    """Devices for bulk values; each miss becomes a BulkResponse fault instead of failing the call."""
-    kind = (searchby or "DeviceId").lower()
-    if kind not in _BULK_SEARCHBY:
-        raise ApiError.bad_request(f"Invalid searchby value '{searchby}'.")
-    recs: list[DeviceRecord] = []
-    faults: list[dict[str, Any]] = []
-    for value in values:
-        try:
-            recs.append(state.device_by_alt(kind, value))
-        except ApiError:
-            faults.append(
-                {
-                    "ErrorCode": DEVICE_NOT_FOUND,
-                    "ItemValue": value,
-                    "Message": "Device not found for this request.",
-                }
-            )
-    return recs, faults
+def _push_applies(rec: DeviceRecord) -> str | None:
+    if rec.enrollment_status != "Enrolled":
+        return f"Device is not enrolled (EnrollmentStatus {rec.enrollment_status}); no push was sent."
+    return None
 
 
 @router.post("/api/mdm/devices/commands/bulk")
 async def bulk_command(request: Request) -> Response:
-    command = canonical_command(q(request, "command"), [*BULK_COMMANDS, *COMMANDS])
+    """Only the bulk enum (`LockDevice`, not `Lock`) and the spec's `searchby` values; faults per item."""
+    command = canonical_command(q(request, "command"), BULK_COMMANDS)
+    searchby = spec_searchby(q(request, "searchby"))
     values = bulk_values(await body_json(request))
     state = st(request)
     with state.lock:
-        recs, faults = resolve_many(state, q(request, "searchby"), values)
+        recs, faults = resolve_bulk(
+            state, request.url.path, searchby, values, _command_applies(command)
+        )
         for rec in recs:
             apply_command(state, rec, command)
         state.record(
@@ -165,31 +164,54 @@ def _deliver(state: SandboxState, rec: DeviceRecord, kind: str, body: dict[str, 
     )
 
 
-@router.post("/api/mdm/devices/messages/{bulk_kind}")
-async def messages_non_device(bulk_kind: str, request: Request) -> Response:
-    """`/messages/push|email|sms?searchby=&id=` (alternate id) and `/messages/bulkpush|bulkemail|bulksms`."""
-    kind = bulk_kind.removeprefix("bulk")
+async def _bulk_message(kind: str, request: Request) -> Response:
+    body = _check_message(kind, await body_json(request))
+    # The spec spells it `searchBy` on bulkpush and `searchby` on bulkemail/bulksms; either is read.
+    searchby = spec_searchby(q(request, "searchby"))
+    values = bulk_values(body)
+    state = st(request)
+    with state.lock:
+        recs, faults = resolve_bulk(
+            state, request.url.path, searchby, values, _push_applies if kind == "push" else None
+        )
+        for rec in recs:
+            _deliver(state, rec, kind, body)
+        state.record(
+            ctx(request),
+            f"Message.{kind}",
+            [r.id for r in recs],
+            body,
+            failed=[f["ItemValue"] for f in faults],
+        )
+    return bulk_response(len(values), faults)
+
+
+@router.post("/api/mdm/devices/messages/bulkpush")
+async def bulk_push(request: Request) -> Response:
+    return await _bulk_message("push", request)
+
+
+@router.post("/api/mdm/devices/messages/bulkemail")
+async def bulk_email(request: Request) -> Response:
+    return await _bulk_message("email", request)
+
+
+@router.post("/api/mdm/devices/messages/bulksms")
+async def bulk_sms(request: Request) -> Response:
+    return await _bulk_message("sms", request)
+
+
+@router.post("/api/mdm/devices/messages/{kind}")
+async def message_by_alternate_id(kind: str, request: Request) -> Response:
+    """`/messages/push|email|sms?searchby=&id=` (alternate id)."""
     if kind not in _REQUIRED:
         raise ApiError.not_found("Message type")
     body = _check_message(kind, await body_json(request))
+    searchby, value = q(request, "searchby"), q(request, "id")
+    if not searchby or value is None:
+        raise ApiError.bad_request("Parameters searchby and id are required.")
     state = st(request)
     with state.lock:
-        if bulk_kind.startswith("bulk"):
-            values = bulk_values(body)
-            recs, faults = resolve_many(state, q(request, "searchby"), values)
-            for rec in recs:
-                _deliver(state, rec, kind, body)
-            state.record(
-                ctx(request),
-                f"Message.{kind}",
-                [r.id for r in recs],
-                body,
-                failed=[f["ItemValue"] for f in faults],
-            )
-            return bulk_response(len(values), faults)
-        searchby, value = q(request, "searchby"), q(request, "id")
-        if not searchby or value is None:
-            raise ApiError.bad_request("Parameters searchby and id are required.")
         rec = state.device_by_alt(searchby, value)
         _deliver(state, rec, kind, body)
         state.record(ctx(request), f"Message.{kind}", [rec.id], body)
@@ -223,4 +245,35 @@ def change_organization_group(device_id: int, og_id: int, request: Request) -> R
         state.record(
             ctx(request), "Command.ChangeOrganizationGroup", [rec.id], {"OrganizationGroupId": og_id}
         )
+    return Response(status_code=204)
+
+
+# --- control plane: per-item faults of bulk calls (no real equivalent; see ws1ai/sandbox/bulk.py) ---------
+@router.post("/_sandbox/bulk-faults")
+async def add_bulk_item_fault(request: Request) -> Response:
+    """Body {value, route?: regex, error_code?, message?, count?}: that value fails in matching bulk calls."""
+    body = await body_json(request)
+    if not isinstance(body, dict):
+        raise ApiError.bad_request("A JSON item-fault spec is required.")
+    state = st(request)
+    with state.lock:
+        try:
+            item = add_item_fault(state, body)
+        except (ValueError, TypeError) as exc:
+            raise ApiError.bad_request(str(exc)) from exc
+    return json_response(item.to_json(), 201)
+
+
+@router.get("/_sandbox/bulk-faults")
+def list_bulk_item_faults(request: Request) -> Response:
+    state = st(request)
+    with state.lock:
+        return json_response([f.to_json() for f in item_faults(state)])
+
+
+@router.delete("/_sandbox/bulk-faults")
+def clear_bulk_item_faults(request: Request) -> Response:
+    state = st(request)
+    with state.lock:
+        clear_item_faults(state)
     return Response(status_code=204)

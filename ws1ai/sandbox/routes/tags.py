@@ -7,10 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from ws1ai.sandbox.bulk import bulk_values, resolve_bulk
 from ws1ai.sandbox.catalog import CUSTOMER_OG_ID
 from ws1ai.sandbox.errors import ApiError, json_response
 from ws1ai.sandbox.identifiers import fmt_ts, stable_uuid
-from ws1ai.sandbox.routes.commands import bulk_values, resolve_many
 from ws1ai.sandbox.routes.common import (
     body_json,
     bulk_response,
@@ -112,7 +112,8 @@ async def _tag_devices(tag_id: int, request: Request, add: bool) -> Response:
     state = st(request)
     with state.lock:
         tag = _tag(state, tag_id)
-        recs, faults = resolve_many(state, q(request, "searchby") or "DeviceId", values)
+        # Values are device ids (docs/uem-api.md#tags); unknown ids and injected item faults are Faults.
+        recs, faults = resolve_bulk(state, request.url.path, "DeviceId", values)
         now = state.now()
         for rec in recs:
             if add:
@@ -126,6 +127,7 @@ async def _tag_devices(tag_id: int, request: Request, add: bool) -> Response:
             [r.id for r in recs],
             {"BulkValues": {"Value": values}},
             tag_id=tag_id,
+            failed=[f["ItemValue"] for f in faults],
         )
     return bulk_response(len(values), faults)
 

@@ -6,6 +6,10 @@ corporate data and unenrols it, on a personal (BYOD) device the same UEM command
 data and apps — the UEM enrolment user is deactivated, and a ServiceNow record lists the devices to collect.
 Wipes are destructive: they always wait for two verified approvers.
 
+The ServiceNow record is a second governed step, planned after the first one ran: its text is built from
+what actually happened to each device's wipe (sent, not approved, failed, in doubt), so it never claims a
+wipe that did not happen. In approve mode it is a second approval round.
+
 Running it twice changes nothing the second time: the run key is `offboarding:<employee_id>` (the same
 decision is the same correlation id, which governance executes at most once), and the reads skip users
 already inactive and devices whose wipe is pending or done.
@@ -23,11 +27,12 @@ from prefect.artifacts import create_table_artifact
 from prefect.client.schemas.objects import State
 from prefect.states import Completed
 
-from flows._govern import govern_and_act
+from flows._govern import final_state, govern_actions
 from tasks.hris import read_leavers
-from ws1ai.governance.actions import Action
+from ws1ai.governance.actions import Action, ActionKind
 from ws1ai.governance.config import RolloutMode
-from ws1ai.policies.offboarding import offboarding_actions
+from ws1ai.governance.execute import GovernanceReport
+from ws1ai.policies.offboarding import Leaver, asset_record_action, offboarding_actions
 
 __all__ = ["offboarding"]
 
@@ -47,10 +52,12 @@ def offboarding(
     today = today or date.today()
     leavers = read_leavers(employee_id, since, today, max_leavers)
     actions: list[Action] = []
+    wipes: dict[int, Action] = {}  # device id → its wipe action in this run
     rows: list[dict[str, Any]] = []
     for leaver in leavers:
         planned = offboarding_actions(leaver)
         actions += planned
+        wipes |= {int(a.targets[0]): a for a in planned if a.kind is ActionKind.ENTERPRISE_WIPE}
         rows.append(
             {
                 "employee": leaver.employee_id,
@@ -62,7 +69,7 @@ def offboarding(
                 "actions": ", ".join(sorted({str(a.kind) for a in planned})) or "nothing left to do",
             }
         )
-    if not actions:
+    if not actions and not any(leaver.devices for leaver in leavers):
         log.info("%d leaver(s), nothing left to do", len(leavers))
         return Completed(name="SKIPPED", message=f"{len(leavers)} leaver(s), nothing left to do")
     create_table_artifact(
@@ -71,13 +78,65 @@ def offboarding(
         description=f"Offboarding plan ({mode}, {'dry run' if dry_run else 'live'})",
     )
     log.info("offboarding %d leaver(s): %d actions", len(leavers), len(actions))
-    return govern_and_act(
-        actions,
-        title=f"Offboarding: {len(leavers)} leaver(s), {sum(len(a.targets) for a in actions)} targets",
-        mode=mode,
-        dry_run=dry_run,
-        approval_timeout_seconds=approval_timeout_seconds,
-    )
+    steps: list[GovernanceReport] = []
+    if actions:
+        targets = sum(len(a.targets) for a in actions)
+        steps.append(
+            govern_actions(
+                actions,
+                title=f"Offboarding: {len(leavers)} leaver(s), {targets} targets",
+                mode=mode,
+                dry_run=dry_run,
+                approval_timeout_seconds=approval_timeout_seconds,
+            )
+        )
+    # Only now is it known what happened to each wipe; the asset record says exactly that.
+    records = [
+        r
+        for leaver in leavers
+        if (r := asset_record_action(leaver, wipe_outcomes(leaver, wipes, steps[0] if steps else None)))
+    ]
+    if records:
+        steps.append(
+            govern_actions(
+                records,
+                title=f"Offboarding asset records: {len(records)} leaver(s)",
+                mode=mode,
+                dry_run=dry_run,
+                approval_timeout_seconds=approval_timeout_seconds,
+            )
+        )
+    return final_state(*steps)
+
+
+def wipe_outcomes(
+    leaver: Leaver, wipes: dict[int, Action], report: GovernanceReport | None
+) -> dict[int, str]:
+    """Device id → what happened to its wipe (a `WIPE_OUTCOMES` key), from the tenant and the report."""
+    out: dict[int, str] = {}
+    rejected = {a.correlation_id for a in report.approval.rejected} if report else set()
+    for device in leaver.devices:
+        wipe = wipes.get(device.device_id)
+        if device.done:
+            out[device.device_id] = "wiped"  # the tenant shows it wiped (or being wiped) already
+            continue
+        if wipe is None or report is None:
+            out[device.device_id] = "not_wiped"
+            continue
+        cid, ex = wipe.correlation_id, report.execution
+        if cid in report.already_executed or ex.targets.get(cid, {}).get(str(device.device_id)) == "done":
+            out[device.device_id] = "wiped"
+        elif cid in ex.in_doubt:
+            out[device.device_id] = "in_doubt"
+        elif cid in rejected:
+            out[device.device_id] = "not_approved"
+        elif cid in ex.failed or cid in ex.partial:
+            out[device.device_id] = "failed"
+        elif report.plan.report_only:
+            out[device.device_id] = "planned"
+        else:
+            out[device.device_id] = "not_wiped"
+    return out
 
 
 if __name__ == "__main__":

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import threading
+import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Iterator
 from datetime import date
-from threading import Thread
 
 import httpx
 import pytest
@@ -13,10 +15,13 @@ from prefect.logging import disable_run_logger
 
 from flows.offboarding import offboarding
 from tasks.hris import read_leavers
-from tests.flows.conftest import tenant_writes
+from tests.flows.conftest import tenant_writes, token_for
 from ws1ai.connectors.hris import HRISClient
 from ws1ai.governance.approval import Decision
-from ws1ai.governance.config import RolloutMode
+from ws1ai.governance.audit import PrefectAuditStore
+from ws1ai.governance.audit_export import export
+from ws1ai.governance.config import GovernanceSettings, RolloutMode
+from ws1ai.governance.resume import list_pending, submit_decision
 from ws1ai.uem import UEMClient
 
 pytestmark = pytest.mark.prefect
@@ -26,6 +31,57 @@ pytestmark = pytest.mark.prefect
 # personal (BYOD) and a corporate device. Preconditions are checked, so a fleet change fails loudly here.
 ACTIVE_LEAVER = "E0101046"
 BYOD_LEAVER = "E0101289"
+
+
+# Offboarding asks twice in approve mode: the licences/wipes/account, then — once their outcome is known —
+# the asset record that says what happened. Each step is answered by title.
+WIPE_STEP, RECORD_STEP = "Offboarding: ", "Offboarding asset records"
+Steps = list[tuple[str, Decision, tuple[str, ...]]]
+
+
+@pytest.fixture
+def answer() -> Iterator[list[Steps]]:
+    """Append the steps to answer (title prefix, decision, approvers) — a thread answers them in order."""
+    stop = threading.Event()
+    plans: list[Steps] = []
+    threads: list[threading.Thread] = []
+
+    def run(steps: Steps) -> None:
+        for prefix, decision, approvers in steps:
+            last_round = 0
+            for who in approvers:
+                while not stop.is_set():
+                    try:
+                        pending = [p for p in list_pending() if p.request.title.startswith(prefix)]
+                    except Exception:  # a busy test server: look again
+                        pending = []
+                    if pending and pending[0].request.round > last_round:
+                        last_round = pending[0].request.round
+                        submit_decision(
+                            pending[0].flow_run_id,
+                            approver=who,
+                            credential=token_for(who),
+                            decision=decision,
+                        )
+                        break
+                    time.sleep(0.3)
+
+    class Starter(list[Steps]):
+        def append(self, steps: Steps) -> None:
+            thread = threading.Thread(target=run, args=(steps,), daemon=True, name="test-approver")
+            thread.start()
+            threads.append(thread)
+
+    plans = Starter()
+    yield plans
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=10)
+
+
+def _ticket_text(writes: list[dict[str, object]]) -> str:
+    (ticket,) = [e for e in writes if e["operation"] == "ServiceNow.CreateIncident"]
+    return str(ticket["payload"])
 
 
 def _leaver_facts(employee_id: str) -> tuple[str, dict[int, str], list[int]]:
@@ -70,13 +126,15 @@ def test_observe_mode_sends_no_write(tenant: httpx.Client) -> None:
 
 
 def test_approved_offboarding_acts_once_and_a_second_run_changes_nothing(
-    tenant: httpx.Client, approve_in_background: Callable[..., Thread]
+    tenant: httpx.Client, answer: list[Steps]
 ) -> None:
     _, devices, apps = _leaver_facts(ACTIVE_LEAVER)
     assert len(devices) == 1 and apps, (devices, apps)
     [device_id] = devices
-    # Wipes need two distinct verified approvers.
-    approve_in_background(Decision.APPROVE, approvers=("alice", "bob"))
+    # Wipes need two distinct verified approvers; the asset record that follows, one.
+    answer.append(
+        [(WIPE_STEP, Decision.APPROVE, ("alice", "bob")), (RECORD_STEP, Decision.APPROVE, ("alice",))]
+    )
     state = offboarding(employee_id=ACTIVE_LEAVER, mode=RolloutMode.APPROVE, return_state=True)
     assert state.is_completed(), state
     writes = tenant_writes(tenant)
@@ -95,6 +153,7 @@ def test_approved_offboarding_acts_once_and_a_second_run_changes_nothing(
     wipe_cid = next(e["correlation_id"] for e in writes if e["operation"] == "Command.EnterpriseWipe")
     notes = [e for e in writes if e["operation"] == "AddNote" and wipe_cid in str(e["payload"])]
     assert notes, "the wipe's device note names its correlation id"
+    assert "enterprise wipe sent" in _ticket_text(writes) and "NOT wiped" not in _ticket_text(writes)
 
     # Second run (a scheduled one, in auto mode): the user is inactive, the wipe is pending, the ticket
     # was executed under the same correlation id — the ledger gains no write.
@@ -104,12 +163,32 @@ def test_approved_offboarding_acts_once_and_a_second_run_changes_nothing(
     assert len(tenant_writes(tenant)) == before
 
 
-def test_rejected_wipe_executes_nothing(
-    tenant: httpx.Client, approve_in_background: Callable[..., Thread]
-) -> None:
+def test_rejected_wipe_executes_nothing(tenant: httpx.Client, answer: list[Steps]) -> None:
     _, devices, _ = _leaver_facts(BYOD_LEAVER)
     assert "EmployeeOwned" in devices.values() and len(devices) >= 2, devices
-    approve_in_background(Decision.REJECT, approvers=("alice",))
+    answer.append([(WIPE_STEP, Decision.REJECT, ("alice",)), (RECORD_STEP, Decision.REJECT, ("alice",))])
     state = offboarding(employee_id=BYOD_LEAVER, mode=RolloutMode.APPROVE, return_state=True)
     assert state.is_completed(), state
     assert tenant_writes(tenant) == []
+    # Something was planned and the audit trail shows it rejected (not merely "nothing happened").
+    rows = [json.loads(line) for line in export(PrefectAuditStore(GovernanceSettings())).splitlines()]
+    run_key = f"offboarding:{BYOD_LEAVER}"
+    wipes = [r for r in rows if r["kind"] == "enterprise_wipe" and r["run_key"] == run_key]
+    assert {str(d) for r in wipes for d in r["targets"]} == {str(d) for d in devices}
+    assert {r["status"] for r in wipes} == {"rejected"}
+
+
+def test_a_rejected_wipe_is_not_claimed_by_the_asset_record(
+    tenant: httpx.Client, answer: list[Steps]
+) -> None:
+    _, devices, _ = _leaver_facts(BYOD_LEAVER)
+    # The wipes are rejected, the asset record is approved: it must say the devices were NOT wiped.
+    answer.append([(WIPE_STEP, Decision.REJECT, ("alice",)), (RECORD_STEP, Decision.APPROVE, ("alice",))])
+    state = offboarding(employee_id=BYOD_LEAVER, mode=RolloutMode.APPROVE, return_state=True)
+    assert state.is_completed(), state
+    writes = tenant_writes(tenant)
+    assert [e["operation"] for e in writes] == ["ServiceNow.CreateIncident"]  # no wipe, no uninstall
+    text = _ticket_text(writes)
+    assert "enterprise wipe sent" not in text and "enterprise-wiped" not in text
+    assert text.count("NOT wiped: the wipe was not approved") == len(devices)
+    assert "0 of" in text

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from ws1ai.governance.actions import Action, ActionKind
-from ws1ai.governance.audit import AuditStatus, MemoryAuditStore, record_for
+from ws1ai.governance.audit import AuditStatus, MemoryAuditStore, TargetOutcome, record_for
 from ws1ai.governance.audit_export import action_history
 from ws1ai.governance.config import GovernanceSettings, RolloutMode
 from ws1ai.governance.execute import execute_actions, govern, rollback
@@ -161,3 +163,138 @@ def test_without_approver_identities_approval_is_rejected_at_once() -> None:
     report = govern([wipe], ledger, store=store, settings=GovernanceSettings(), mode=RolloutMode.APPROVE)
     assert report.approval.rejected == [wipe] and ledger.calls == []
     assert "no approver identities" in (store.records[-1].detail or "")
+
+
+class Tenant:
+    """An executor with per-target results and a read-back, over an in-memory device → tags table.
+
+    `fail_at`: the k-th target (0-based) of the next call is refused before sending (certainly not applied)
+    and the rest are not attempted; `lose`: these targets' writes are applied but their answers are lost.
+    """
+
+    def __init__(self) -> None:
+        self.tags: dict[str, set[str]] = {}
+        self.writes: list[tuple[str, str]] = []  # (kind, target) actually applied
+        self.fail_at: int | None = None
+        self.lose: set[str] = set()
+        self.readable = True
+
+    def __call__(self, action: Action) -> TargetOutcome:
+        done: list[str] = []
+        failed: dict[str, str] = {}
+        unknown: dict[str, str] = {}
+        for i, t in enumerate(action.targets):
+            if self.fail_at is not None and i >= self.fail_at:
+                failed[t] = "refused before sending" if i == self.fail_at else "not attempted"
+                continue
+            self.writes.append((action.kind.value, t))
+            tags = self.tags.setdefault(t, set())
+            if action.kind is ActionKind.TAG_REMOVE:
+                tags.discard(action.payload["tag"])
+            else:
+                tags.add(action.payload["tag"])
+            if t in self.lose:
+                unknown[t] = "response lost"
+            else:
+                done.append(t)
+        self.fail_at, self.lose = None, set()
+        return TargetOutcome(done=tuple(done), failed=failed, unknown=unknown)
+
+    def verify(self, action: Action, targets: Sequence[str]) -> dict[str, bool | None]:
+        if not self.readable:
+            return dict.fromkeys(targets)
+        present = {t: action.payload["tag"] in self.tags.get(t, set()) for t in targets}
+        return {t: v == (action.kind is not ActionKind.TAG_REMOVE) for t, v in present.items()}
+
+
+def _msg(targets: list[int], run_key: str = "exec-1") -> Action:
+    # A message kind (not repeatable) carrying a tag payload so the Tenant double can apply it.
+    return Action(run_key=run_key, kind=ActionKind.MESSAGE_SEND, targets=targets, payload={"tag": "hello"})
+
+
+def test_partial_failure_records_done_targets_and_a_rerun_writes_only_the_rest() -> None:
+    store, tenant = MemoryAuditStore(), Tenant()
+    tag = _tag([1, 2, 3, 4, 5])
+    tenant.fail_at = 3  # target "4" is refused, "5" not attempted
+    first = execute_actions([tag], tenant, store=store)
+    assert tag.correlation_id in first.partial
+    assert store.records[-1].status is AuditStatus.PARTIAL
+    assert [t for _, t in tenant.writes] == ["1", "2", "3"]
+    second = execute_actions([tag], tenant, store=store)
+    assert second.executed == [tag.correlation_id]
+    assert [t for _, t in tenant.writes] == ["1", "2", "3", "4", "5"]  # each target written exactly once
+    third = execute_actions([tag], tenant, store=store)
+    assert "already executed" in third.skipped[tag.correlation_id] and len(tenant.writes) == 5
+
+
+def test_rollback_of_a_partial_action_undoes_exactly_the_done_targets() -> None:
+    store, tenant = MemoryAuditStore(), Tenant()
+    tag = _tag([1, 2, 3])
+    tenant.fail_at = 2
+    execute_actions([tag], tenant, store=store)
+    report = rollback([tag.correlation_id], tenant, store=store, mode=RolloutMode.AUTO)
+    assert report.rolled_back == [tag.correlation_id]
+    assert [w for w in tenant.writes if w[0] == "tag_remove"] == [("tag_remove", "1"), ("tag_remove", "2")]
+
+
+def test_note_failures_never_make_a_done_write_look_undone() -> None:
+    store = MemoryAuditStore()
+    calls: list[Action] = []
+
+    def write_then_note_fails(action: Action) -> TargetOutcome:
+        calls.append(action)
+        return TargetOutcome(done=action.targets, note_failures=dict.fromkeys(action.targets, "HTTP 500"))
+
+    tag = _tag([1, 2])
+    report = execute_actions([tag], write_then_note_fails, store=store)
+    assert report.executed == [tag.correlation_id] and tag.correlation_id in report.note_failures
+    assert store.records[-1].status is AuditStatus.EXECUTED
+    execute_actions([tag], write_then_note_fails, store=store)
+    assert len(calls) == 1  # never written twice
+    undo = rollback([tag.correlation_id], write_then_note_fails, store=store, mode=RolloutMode.AUTO)
+    assert undo.rolled_back == [tag.correlation_id]
+
+
+def test_in_doubt_targets_are_read_back_before_any_retry() -> None:
+    store, tenant = MemoryAuditStore(), Tenant()
+    msg = _msg([1, 2, 3])
+    tenant.lose = {"2"}  # applied, answer lost
+    first = execute_actions([msg], tenant, store=store)
+    assert msg.correlation_id in first.in_doubt and store.records[-1].status is AuditStatus.IN_DOUBT
+    second = execute_actions([msg], tenant, store=store)
+    # The read-back finds "2" applied: recorded done, nothing written again.
+    assert second.executed == [msg.correlation_id] and len(tenant.writes) == 3
+    assert "verified against the tenant" in (store.records[-1].detail or "")
+
+
+def test_a_write_read_back_as_not_applied_is_retried_and_an_unreadable_one_is_not() -> None:
+    store, tenant = MemoryAuditStore(), Tenant()
+    msg = _msg([7])
+    store.write([record_for(msg, AuditStatus.STARTED)])  # a crash: nothing was applied in fact
+    tenant.readable = False
+    report = execute_actions([msg], tenant, store=store)
+    assert "in doubt" in report.in_doubt[msg.correlation_id] and tenant.writes == []
+    tenant.readable = True
+    again = execute_actions([msg], tenant, store=store)
+    assert again.executed == [msg.correlation_id] and tenant.writes == [("message_send", "7")]
+
+
+def test_the_same_write_under_another_run_key_is_not_repeated_within_the_window() -> None:
+    store, tenant = MemoryAuditStore(), Tenant()
+    settings = GovernanceSettings()
+    auto = RolloutMode.AUTO
+    first = govern([_msg([1, 2], run_key="attacker-1")], tenant, store=store, settings=settings, mode=auto)
+    assert len(first.execution.executed) == 1
+    # Same kind, payload and targets (and one more device) under a caller-chosen run key.
+    again = _msg([1, 2, 3], run_key="attacker-2")
+    second = govern([again], tenant, store=store, settings=settings, mode=RolloutMode.AUTO)
+    assert [t for _, t in tenant.writes] == ["1", "2", "3"]  # only the new device got it
+    assert second.execution.executed == [again.correlation_id]
+    third = govern([_msg([1], run_key="attacker-3")], tenant, store=store, settings=settings, mode=auto)
+    (cid,) = third.execution.skipped
+    assert "not repeated: the same message_send was done by action" in third.execution.skipped[cid]
+    assert len(tenant.writes) == 3 and store.records[-1].status is AuditStatus.SKIPPED
+    # With the window switched off, the same content under a new run key is a new action.
+    off = settings.model_copy(update={"repeat_window_hours": 0})
+    govern([_msg([1], run_key="attacker-4")], tenant, store=store, settings=off, mode=RolloutMode.AUTO)
+    assert len(tenant.writes) == 4

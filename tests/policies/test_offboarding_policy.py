@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import date
 
 from ws1ai.governance.actions import ActionKind, RiskTier
-from ws1ai.policies.offboarding import Leaver, LeaverDevice, PaidApp, is_leaver, offboarding_actions
+from ws1ai.policies.offboarding import (
+    Leaver,
+    LeaverDevice,
+    PaidApp,
+    asset_record_action,
+    is_leaver,
+    offboarding_actions,
+)
 
 SLACK = PaidApp(app_id=11, app_kind="Purchased", name="Slack", license_cost_usd=8.75)
 FIGMA = PaidApp(app_id=12, app_kind="public", name="Figma", license_cost_usd=15.0)
@@ -39,7 +46,7 @@ def test_leavers_are_terminated_or_past_their_end_date() -> None:
     assert not is_leaver("pending_start", None, today)
 
 
-def test_licences_first_then_wipes_then_account_and_asset_record() -> None:
+def test_licences_first_then_wipes_then_account() -> None:
     actions = offboarding_actions(_leaver())
     kinds = [a.kind for a in actions]
     assert kinds == [
@@ -48,7 +55,6 @@ def test_licences_first_then_wipes_then_account_and_asset_record() -> None:
         ActionKind.ENTERPRISE_WIPE,
         ActionKind.ENTERPRISE_WIPE,
         ActionKind.USER_DEACTIVATE,
-        ActionKind.ITSM_TICKET,
     ]
     slack, figma = actions[:2]
     assert slack.targets == ("1", "2") and slack.payload["app_kind"] == "purchased"
@@ -61,9 +67,20 @@ def test_licences_first_then_wipes_then_account_and_asset_record() -> None:
     user = actions[4]
     assert user.target_type == "user" and user.targets == ("501",)
     assert user.inverse() is not None  # an account can be re-activated
-    ticket = actions[-1]
-    assert "S1" in ticket.payload["description"] and "1 corporate" in ticket.payload["short_description"]
     assert {a.run_key for a in actions} == {"offboarding:E1"}
+
+
+def test_the_asset_record_says_what_happened_to_each_wipe() -> None:
+    ticket = asset_record_action(_leaver(), {1: "wiped", 2: "not_approved"})
+    assert ticket is not None and ticket.kind is ActionKind.ITSM_TICKET and ticket.run_key == "offboarding:E1"
+    text = ticket.payload["description"]
+    assert "S1" in text and "1 corporate" in ticket.payload["short_description"]
+    assert "device 1:" in text and "enterprise wipe sent" in text.split("device 2:")[0]
+    assert "NOT wiped: the wipe was not approved" in text.split("device 2:")[1]
+    assert "(1 of 2 wiped)" in ticket.payload["short_description"]
+    # A device with no known outcome is never described as wiped.
+    unknown = asset_record_action(_leaver(), {})
+    assert unknown is not None and "enterprise wipe sent" not in unknown.payload["description"]
 
 
 def test_a_second_look_after_acting_plans_nothing_new() -> None:
@@ -82,10 +99,12 @@ def test_a_second_look_after_acting_plans_nothing_new() -> None:
             LeaverDevice(device_id=2, serial_number="S2", ownership="E", enrollment_status="Unenrolled"),
         ],
     )
-    second = offboarding_actions(after)
-    # Only the asset record is planned again — with the same correlation id, so governance skips it.
-    assert [a.kind for a in second] == [ActionKind.ITSM_TICKET]
-    assert second[0].correlation_id == first[-1].correlation_id
+    assert offboarding_actions(after) == []
+    # The asset record from the same outcomes is the same action (same correlation id): governance skips it.
+    wiped = {1: "wiped", 2: "wiped"}
+    record = asset_record_action(after, wiped)
+    assert record is not None and first
+    assert record.correlation_id == asset_record_action(_leaver(), wiped).correlation_id  # type: ignore[union-attr]
 
 
 def test_a_leaver_with_nothing_left_gets_no_action() -> None:

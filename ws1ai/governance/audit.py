@@ -69,7 +69,7 @@ class PrefectAuditStore:
         write_artifacts(self.settings.audit_artifact_prefix, records)
         if self.emit_events:
             for r in records:
-                emit_events(r)
+                emit_events(r, self.settings.audit_artifact_prefix)
 
     def read(
         self,
@@ -93,7 +93,12 @@ class PrefectAuditStore:
         return read_artifacts(self.settings.audit_artifact_prefix, since, run_keys)
 
     def _read_events(self, since: datetime | None, cids: Collection[str] | None) -> list[AuditRecord]:
-        return read_events(since, cids, lookback_days=self.settings.audit_lookback_days)
+        return read_events(
+            since,
+            cids,
+            lookback_days=self.settings.audit_lookback_days,
+            trail=self.settings.audit_artifact_prefix,
+        )
 
 
 def devices_touched_since(store: AuditStore, since: datetime) -> dict[ActionKind, int]:

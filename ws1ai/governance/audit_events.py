@@ -24,10 +24,14 @@ from ws1ai.prefect_events import iter_events
 __all__ = ["EVENT_PREFIX", "emit_events", "flush_events", "read_events"]
 
 EVENT_PREFIX = "ws1ai.action."
+DEFAULT_TRAIL = "ws1ai-audit"  # GovernanceSettings.audit_artifact_prefix's default
 
 
-def emit_events(r: AuditRecord) -> None:
-    """Queue one event per target of `r` (sent by Prefect's events worker in the background)."""
+def emit_events(r: AuditRecord, trail: str | None = None) -> None:
+    """Queue one event per target of `r` (sent by Prefect's events worker in the background).
+
+    `trail` names the audit trail (the artifact prefix) the record belongs to, so one server can hold
+    several trails (tenants, test sessions) and a read of one never sees another's records."""
     from prefect.events import emit_event
 
     record = json.loads(r.model_dump_json())
@@ -50,6 +54,7 @@ def emit_events(r: AuditRecord) -> None:
             id=uuid.uuid5(uuid.NAMESPACE_URL, f"{r.record_id}/{target}"),
             payload={
                 "record_id": r.record_id,
+                "trail": trail,
                 "target": target,
                 "correlation_id": r.correlation_id,
                 "kind": r.action.kind.value,
@@ -63,9 +68,14 @@ def emit_events(r: AuditRecord) -> None:
 
 
 def read_events(
-    since: datetime | None, correlation_ids: Collection[str] | None, *, lookback_days: int
+    since: datetime | None,
+    correlation_ids: Collection[str] | None,
+    *,
+    lookback_days: int,
+    trail: str | None = None,
 ) -> list[AuditRecord]:
-    """Records rebuilt from their per-device events (those whose events are all still there)."""
+    """Records rebuilt from their per-device events (those whose events are all still there) of `trail`
+    (events written before trails were named count as the default trail's)."""
     from prefect.events.filters import (
         EventFilter,
         EventNameFilter,
@@ -87,6 +97,8 @@ def read_events(
         p = ev.payload
         rid = p.get("record_id")
         if not isinstance(rid, str) or "record" not in p:
+            continue
+        if trail is not None and p.get("trail", DEFAULT_TRAIL) != trail:
             continue
         by_record[rid] = p["record"]
         targets[rid].add(str(p.get("target")))

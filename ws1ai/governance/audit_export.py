@@ -53,7 +53,7 @@ def action_history(records: Iterable[AuditRecord]) -> list[dict[str, Any]]:
         # the action's status (a done write never looks undone because something after it failed).
         status = state.status if last.status in _RESULT_STATUSES and state.status else last.status
         if state.unknown and status is not AuditStatus.ROLLED_BACK:
-            status = AuditStatus.IN_DOUBT  # left alone by later runs, but still unknown: an operator must look
+            status = AuditStatus.IN_DOUBT  # later runs left it alone; it is still unknown: a person must look
         when: dict[str, str | None] = {s.value: None for s in AuditStatus}
         for r in recs:
             when[r.status.value] = r.occurred.isoformat()

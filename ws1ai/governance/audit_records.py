@@ -8,8 +8,10 @@ the other.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -24,6 +26,7 @@ __all__ = [
     "AuditStore",
     "MemoryAuditStore",
     "TargetOutcome",
+    "content_key",
     "matches",
     "record_for",
 ]
@@ -91,6 +94,9 @@ class AuditRecord(BaseModel):
     flow_run_id: str | None = None
     # Per-target result of an attempt, a read-back or an operator's mark (None on plan/approval records).
     outcome: TargetOutcome | None = None
+    # What the action writes without its run key (kind + payload; `content_key`), taken from the live action
+    # before any redaction: the repeat window recognises the same write under another run key by it.
+    content_key: str | None = None
 
     @property
     def correlation_id(self) -> str:
@@ -119,7 +125,17 @@ def record_for(
         mode=mode,
         flow_run_id=_current_flow_run_id(),
         outcome=outcome,
+        content_key=content_key(action.kind, action.payload),
     )
+
+
+def content_key(kind: str, payload: Mapping[str, Any]) -> str:
+    """Hash of what a write does (kind and payload), never the run key: the same write planned under any
+    run key has the same content key."""
+    blob = json.dumps(
+        {"kind": str(kind), "payload": payload}, sort_keys=True, separators=(",", ":"), default=str
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
 def _current_flow_run_id() -> str | None:

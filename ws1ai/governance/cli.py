@@ -306,6 +306,79 @@ def export_command(
         typer.echo(f"wrote {output}")
 
 
+@audit_app.command("in-doubt")
+def in_doubt_command(
+    since: Annotated[str | None, typer.Option(help="e.g. 7d, 12h or an ISO timestamp")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False,
+) -> None:
+    """Actions whose write may or may not have been applied: never repeated until resolved."""
+    from ws1ai.governance.audit import PrefectAuditStore
+    from ws1ai.governance.execute_resolve import list_in_doubt
+
+    found = list_in_doubt(PrefectAuditStore(_settings()), since=parse_since(since))
+    if as_json:
+        typer.echo(json.dumps([d.model_dump(mode="json") for d in found], indent=2))
+        return
+    if not found:
+        typer.echo("No action is in doubt.")
+        return
+    for d in found:
+        typer.echo(
+            f"{d.correlation_id}  {d.kind}  {len(d.in_doubt_targets)}/{d.targets} target(s) in doubt  "
+            f"flow run {d.flow_run_id or '-'}  since {d.since:%Y-%m-%d %H:%M:%S} UTC  ({d.why})"
+        )
+    typer.echo(
+        "Resolve each with `ws1ai audit resolve <correlation id> --verify` (reads the tenant), or "
+        "--mark-done / --mark-not-done --reason '…' after checking by hand."
+    )
+
+
+@audit_app.command("resolve")
+def resolve_command(
+    ctx: typer.Context,
+    correlation_id: Annotated[str, typer.Argument(help="correlation id of an in-doubt action")],
+    verify: Annotated[bool, typer.Option("--verify", help="read the targets back from the tenant")] = False,
+    mark_done: Annotated[bool, typer.Option("--mark-done", help="you checked: the write happened")] = False,
+    mark_not_done: Annotated[
+        bool, typer.Option("--mark-not-done", help="you checked: it did not (the next run writes it)")
+    ] = False,
+    reason: Annotated[str | None, typer.Option(help="why you mark it so (required with a mark)")] = None,
+    by: Annotated[
+        str | None, typer.Option("--by", envvar="WS1AI_APPROVER", help="who marks it (default: $USER)")
+    ] = None,
+) -> None:
+    """Settle an in-doubt action: verify it against the tenant, or record what you found (who and why)."""
+    from ws1ai.governance.audit import PrefectAuditStore, flush_events
+    from ws1ai.governance.execute_resolve import resolve
+
+    options = (("verify", verify), ("done", mark_done), ("not_done", mark_not_done))
+    chosen = [name for name, on in options if on]
+    if len(chosen) != 1:
+        _fail("choose exactly one of --verify, --mark-done, --mark-not-done", 2)
+    how = cast(Literal["verify", "done", "not_done"], chosen[0])
+    who = by or os.environ.get("USER") or os.environ.get("USERNAME")
+    if how != "verify" and not (reason and reason.strip()):
+        _fail("a mark needs --reason (recorded in the audit trail with who marked it)", 2)
+    store = PrefectAuditStore(_settings())
+    try:
+        if how == "verify":
+            with _executor_factory(ctx)() as executor:
+                verifier = getattr(executor, "verify", None)
+                result = resolve(correlation_id, store=store, how=how, verifier=verifier)
+        else:
+            result = resolve(correlation_id, store=store, how=how, by=who, reason=reason)
+    except (LookupError, ValueError) as exc:
+        _fail(str(exc).strip("'\""), 1)
+    flush_events()
+    typer.echo(result.model_dump_json(indent=2))
+    if result.still_in_doubt:
+        _fail(
+            f"{len(result.still_in_doubt)} target(s) still in doubt: the tenant cannot tell; check by hand "
+            "and use --mark-done or --mark-not-done with --reason",
+            1,
+        )
+
+
 def _executor_factory(ctx: typer.Context) -> ExecutorFactory:
     factory = ctx.obj.get(EXECUTOR_FACTORY) if isinstance(ctx.obj, dict) else None
     if factory is None:
@@ -325,9 +398,19 @@ def rollback_command(
 
     from ws1ai.governance.audit import RUN_TAG, PrefectAuditStore, flush_events
     from ws1ai.governance.execute import RollbackReport, rollback
+    from ws1ai.governance.identity import ApproverVerifier
 
     settings = GovernanceSettings()
     open_executor = _executor_factory(ctx)
+    if not ApproverVerifier(settings).configured:
+        # The gate would reject every inverse that needs approval; say so before anything runs.
+        typer.echo(
+            "error: no approver identities configured (WS1AI_GOVERNANCE_APPROVER_KEY or approver public "
+            "keys): the inverse actions could not be approved; run it beside the stack (its .ws1ai/stack.env "
+            "sets one) or configure approvers",
+            err=True,
+        )
+        raise typer.Exit(code=1)
 
     @flow(name="ws1ai-rollback", validate_parameters=False)
     def rollback_flow(cids: list[str], mode: RolloutMode) -> RollbackReport:
@@ -338,5 +421,20 @@ def rollback_command(
         report = rollback_flow(correlation_ids, mode)
     flush_events()
     typer.echo(report.model_dump_json(indent=2, exclude={"governance"}))
+    undone = {*report.rolled_back, *report.already_rolled_back}
+    settled = undone | set(report.irreversible) | set(report.not_executed)
+    left = [cid for cid in dict.fromkeys(correlation_ids) if cid not in settled]
+    if report.not_executed:
+        typer.echo(f"nothing to undo (never executed): {', '.join(report.not_executed)}", err=True)
+    if left:  # asked to undo, and not undone: rejected at approval, failed or in doubt — never a success
+        gov = report.governance
+        why = (
+            f"inverse actions rejected: {len(gov.approval.rejected)}, failed: {len(gov.execution.failed)}, "
+            f"skipped: {len(gov.execution.skipped)}"
+            if gov is not None
+            else "no inverse ran"
+        )
+        typer.echo(f"error: not rolled back: {', '.join(left)} ({why})", err=True)
+        raise typer.Exit(code=1)
     if report.irreversible:
         raise typer.Exit(code=2)  # say it loudly: some of what was asked cannot be undone

@@ -87,6 +87,12 @@ class GovernanceSettings(BaseSettings):
     )
     audit_artifact_prefix: str = Field("ws1ai-audit", pattern=r"^[a-z0-9-]+$")
     audit_lookback_days: int = Field(365, ge=1, description="how far back idempotency/rollback look")
+    # Exactly once across run keys (a caller may choose any): the same write (kind, payload, target) done or
+    # in doubt within this window is not sent again, whatever run key plans it. 0 switches the check off.
+    repeat_window_hours: float = Field(24.0, ge=0, description="no repeat of the same write within this")
+    repeat_window_hours_by_kind: dict[ActionKind, float] = Field(
+        default_factory=dict, description="per-kind override of repeat_window_hours"
+    )
 
     @model_validator(mode="after")
     def _no_secret_hashes(self) -> GovernanceSettings:
@@ -102,3 +108,6 @@ class GovernanceSettings(BaseSettings):
 
     def per_hour_cap(self, kind: ActionKind) -> int:
         return self.per_hour_caps.get(kind, self.default_per_hour_cap)
+
+    def repeat_window(self, kind: ActionKind) -> float:
+        return self.repeat_window_hours_by_kind.get(kind, self.repeat_window_hours)

@@ -251,6 +251,7 @@ class _Run:
         )
         self.report = ExecutionReport()
         self.skip_records: list[AuditRecord] = []
+        self.verified: set[str] = set()  # read back as done in this run
 
     def state(self, action: Action) -> ActionState:
         records = self.history.get(action.correlation_id, [])
@@ -259,6 +260,8 @@ class _Run:
             state = verify_action(
                 action, state, self.verifier, store=self.store, mode=self.mode, records=records
             )
+            if state.fully_done:  # its verification record (status executed) is this run's result
+                self.verified.add(action.correlation_id)
         return state
 
     def triage(self, action: Action, state: ActionState) -> tuple[list[str], dict[str, str]] | None:
@@ -266,6 +269,9 @@ class _Run:
         (already done, or only in-doubt/repeated targets left; the reason is recorded)."""
         cid = action.correlation_id
         self.report.targets[cid] = dict(state.targets)
+        if cid in self.verified:
+            self.report.executed.append(cid)
+            return None
         if state.fully_done:
             why = _already_executed(state)
             self.report.skipped[cid] = why
@@ -412,6 +418,7 @@ def govern(
         recent = devices_touched_since(store, run.hour_ago)
     plan = plan_actions(fresh, mode=mode, settings=settings, dry_run=dry_run, recent_devices=recent)
     pre = ExecutionReport(
+        executed=run.report.executed,
         in_doubt=run.report.in_doubt,
         skipped={c: w for c, w in run.report.skipped.items() if c not in already},
         targets=run.report.targets,

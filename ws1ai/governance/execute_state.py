@@ -12,22 +12,20 @@
 Targets with no record were never attempted. The action's status follows: every target done →
 `executed`; any in doubt → `in_doubt`; some done → `partially_executed`; none done → `failed`.
 
-The **content key** identifies what an action does without the run key (kind, payload and one target), so
+The **content key** (`audit_records.content_key`) identifies what an action writes without the run key (kind
+and payload; compared per target), so
 an action planned again under another run key — a caller may choose any — is recognised as a repeat of
 the same write (`repeated_content`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from ws1ai.governance.actions import Action, ActionKind
-from ws1ai.governance.audit_records import AuditRecord, AuditStatus, TargetOutcome
+from ws1ai.governance.actions import Action
+from ws1ai.governance.audit_records import AuditRecord, AuditStatus, TargetOutcome, content_key
 
 __all__ = [
     "ActionState",
@@ -42,17 +40,6 @@ __all__ = [
 ]
 
 DONE, FAILED, UNKNOWN = "done", "failed", "unknown"
-
-
-def content_key(kind: ActionKind, payload: Mapping[str, Any], target: str | None = None) -> str:
-    """Hash of what a write does to `target` (or, without one, the payload alone), never the run key."""
-    blob = json.dumps(
-        {"kind": str(kind), "payload": payload, "target": target},
-        sort_keys=True,
-        separators=(",", ":"),
-        default=str,
-    )
-    return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
 @dataclass
@@ -195,27 +182,27 @@ def repeated_content(
 ) -> dict[str, str]:
     """Targets of `action` whose same write (kind, payload, target) another action — under any run key — did,
     or may have done, since `since`; each with where. Rolled-back actions and rollbacks do not count."""
-    wanted = {content_key(action.kind, action.payload, t): t for t in action.targets}
+    key = content_key(action.kind, action.payload)
     found: dict[str, str] = {}
     for cid, records in recent.items():
         if cid == action.correlation_id or not records:
             continue
         other = records[-1].action
+        # The key stored with the record was taken from the live action (the stored payload may be redacted).
+        stored = next((r.content_key for r in records if r.content_key), None)
         if other.kind is not action.kind or other.inverse_of is not None:
             continue
-        if content_key(other.kind, other.payload) != content_key(action.kind, action.payload):
+        if (stored or content_key(other.kind, other.payload)) != key:
             continue
         state = action_state(other, records)
-        if state.rolled_back:
-            continue
         stamp = state.last_activity
-        if stamp is None or stamp.occurred < since:
+        if state.rolled_back or stamp is None or stamp.occurred < since:
             continue
-        for t, value in state.targets.items():
-            key = content_key(other.kind, other.payload, t)
-            if key in wanted and value in (DONE, UNKNOWN):
+        for t in action.targets:
+            value = state.targets.get(t)
+            if value in (DONE, UNKNOWN):
                 where = f" in flow run {stamp.flow_run_id}" if stamp.flow_run_id else ""
-                found[wanted[key]] = (
+                found[t] = (
                     f"the same {action.kind} was {'done' if value == DONE else 'possibly done (in doubt)'} "
                     f"by action {cid} (run key {other.run_key!r}){where} at "
                     f"{stamp.occurred.isoformat(timespec='seconds')}"

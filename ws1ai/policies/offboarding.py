@@ -8,6 +8,7 @@ deactivated again, a device whose wipe is pending (or done) is neither wiped nor
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 from pydantic import BaseModel, Field, field_validator
@@ -16,9 +17,11 @@ from ws1ai.governance.actions import Action, ActionKind
 
 __all__ = [
     "DONE_ENROLLMENT_STATES",
+    "WIPE_OUTCOMES",
     "Leaver",
     "LeaverDevice",
     "PaidApp",
+    "asset_record_action",
     "is_leaver",
     "offboarding_actions",
     "run_key_for",
@@ -85,7 +88,10 @@ def run_key_for(employee_id: str) -> str:
 
 
 def offboarding_actions(leaver: Leaver) -> list[Action]:
-    """Licences first (while the device is still managed), then wipes, the account, and the asset record."""
+    """Licences first (while the device is still managed), then wipes and the account.
+
+    The asset record is not among them: it says what happened to each device, so it is built after these
+    actions ran (`asset_record_action`)."""
     run_key = run_key_for(leaver.employee_id)
     who = f"{leaver.employee_id} left" + (f" on {leaver.end_date}" if leaver.end_date else "")
     live = [d for d in leaver.devices if not d.done]
@@ -132,32 +138,55 @@ def offboarding_actions(leaver: Leaver) -> list[Action]:
                 rationale=f"{who}: deactivate the enrolment user",
             )
         )
-    if leaver.devices:
-        # Built only from facts that do not change as the offboarding progresses (not enrolment states), so
-        # the record is the same action, and the same ticket, on every run.
-        rows = [
-            f"- device {d.device_id}: {d.platform} {d.model} serial {d.serial_number} "
-            f"({_OWNERSHIP.get(d.ownership.upper(), d.ownership)})"
-            for d in sorted(leaver.devices, key=lambda d: d.device_id)
-        ]
-        corporate = [d for d in leaver.devices if not d.byod]
-        actions.append(
-            Action(
-                run_key=run_key,
-                kind=ActionKind.ITSM_TICKET,
-                targets=tuple(str(d.device_id) for d in leaver.devices),
-                payload={
-                    "short_description": f"Offboarding {leaver.employee_id}: recover {len(corporate)} "
-                    f"corporate device(s)",
-                    "description": f"{leaver.name} <{leaver.email}> ({who}).\n"
-                    "Devices enterprise-wiped by ws1ai offboarding; collect the corporate ones:\n"
-                    + "\n".join(rows),
-                    "category": "hardware",
-                    "subcategory": "asset recovery",
-                    "impact": "3",
-                    "urgency": "3",
-                },
-                rationale=f"{who}: asset record for the returned devices",
-            )
-        )
     return actions
+
+
+# What happened to a device's wipe, as the asset record tells it. Worded per outcome and not per run ("sent
+# now" and "sent earlier" read the same), so a re-run that finds the same facts plans the same record.
+WIPE_OUTCOMES = {
+    "wiped": "enterprise wipe sent (or the device was already wiped)",
+    "not_approved": "NOT wiped: the wipe was not approved",
+    "failed": "NOT wiped: the wipe failed",
+    "in_doubt": "wipe outcome UNKNOWN (in doubt; being verified, do not assume it is wiped)",
+    "planned": "NOT wiped: the wipe is only planned (report-only mode)",
+    "not_wiped": "NOT wiped",
+}
+
+
+def asset_record_action(leaver: Leaver, wipes: Mapping[int, str]) -> Action | None:
+    """The ServiceNow asset record for a leaver's devices, stating what happened to each device's wipe.
+
+    `wipes` maps device id → a `WIPE_OUTCOMES` key (from the execution report; devices missing from it are
+    "not_wiped", whatever was planned). Built only from the device facts that do not change as offboarding
+    progresses and from those outcomes, so the same facts are the same action — and the same ticket — on
+    every run, and a ticket never claims a wipe that did not happen.
+    """
+    if not leaver.devices:
+        return None
+    who = f"{leaver.employee_id} left" + (f" on {leaver.end_date}" if leaver.end_date else "")
+    devices = sorted(leaver.devices, key=lambda d: d.device_id)
+    outcome = {d.device_id: wipes.get(d.device_id, "not_wiped") for d in devices}
+    rows = [
+        f"- device {d.device_id}: {d.platform} {d.model} serial {d.serial_number} "
+        f"({_OWNERSHIP.get(d.ownership.upper(), d.ownership)}): {WIPE_OUTCOMES[outcome[d.device_id]]}"
+        for d in devices
+    ]
+    corporate = [d for d in devices if not d.byod]
+    wiped = sum(1 for d in devices if outcome[d.device_id] == "wiped")
+    state = "all wiped" if wiped == len(devices) else f"{wiped} of {len(devices)} wiped"
+    return Action(
+        run_key=run_key_for(leaver.employee_id),
+        kind=ActionKind.ITSM_TICKET,
+        targets=tuple(str(d.device_id) for d in devices),
+        payload={
+            "short_description": f"Offboarding {leaver.employee_id}: recover {len(corporate)} corporate "
+            f"device(s) ({state})",
+            "description": f"{leaver.name} <{leaver.email}> ({who}).\n"
+            "ws1ai offboarding, per device (collect the corporate ones):\n" + "\n".join(rows),
+            "category": "hardware",
+            "subcategory": "asset recovery",
+            "impact": "3",
+            "urgency": "3",
+        },
+        rationale=f"{who}: asset record for the returned devices ({state})",
+    )

@@ -14,20 +14,29 @@ unnecessary replacement) or fits a weekly review budget, on the validation perio
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import polars as pl
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from models.features import MAX_WINDOW, device_features, feature_columns, health_features
+from models.features import MAX_WINDOW, feature_columns, health_features
 from models.fitting import fittable
+from models.health_training import (
+    BLOCK_DEVICES,
+    HealthConfig,
+    Progress,
+    SamplingPlan,
+    days_span,
+    dense_positive_keys,
+    keep_sampled,
+    label_snapshots,
+    plan_from_frame,
+    snapshots,
+    table_training_snapshots,
+)
 from models.metrics import choose_threshold
-
-if TYPE_CHECKING:
-    from models.health_training import SamplingPlan
 
 __all__ = [
     "HealthConfig",
@@ -47,7 +56,6 @@ __all__ = [
 ]
 
 COMPONENTS = ("battery", "storage", "logic_board")
-Progress = Callable[[str], None]
 # Layout of the saved parameters; a file with another value is refused (retrain it).
 HEALTH_FORMAT = 2
 
@@ -90,22 +98,6 @@ _REASONS: dict[str, str] = {
 # Evidence at or above this (the healthy 99th percentile) overrides the classifier for a component it never
 # saw failing; below it, the classifier's or the fleet's usual component stands.
 STRONG_EVIDENCE = 1.0
-
-
-@dataclass
-class HealthConfig:
-    horizon_days: int = 14
-    snapshot_every_days: int = 3
-    valid_fraction: float = 0.25
-    neg_per_pos: float = 40.0
-    train_lead_days: int = 10  # positives used for fitting: at most this many days before the failure
-    monotone: bool = True  # known-direction signals may only raise (or lower) the risk
-    cost_miss: float = 20.0  # a failure nobody saw coming: downtime, lost work, rush shipping
-    cost_false_alarm: float = 1.0  # a technician looks at a healthy device
-    weekly_review_budget: int | None = None  # if set, threshold = this many alerts per weekly review
-    valid_negatives: int = 300_000  # at most about this many validation negatives kept (re-weighted)
-    max_iter: int = 150
-    seed: int = 0
 
 
 @dataclass
@@ -158,93 +150,6 @@ class HealthModel:
             {k: [float(a), float(b)] for k, (a, b) in params["evidence_scale"].items()},
             list(params["seen_components"]),
         )
-
-
-def days_span(telemetry: pl.DataFrame) -> tuple[dt.date, dt.date]:
-    lo, hi = telemetry["date"].min(), telemetry["date"].max()
-    if not isinstance(lo, dt.date) or not isinstance(hi, dt.date):
-        raise ValueError("telemetry is empty: nothing to learn from")
-    return lo, hi
-
-
-def label_snapshots(snaps: pl.DataFrame, failures: pl.DataFrame, horizon: int) -> pl.DataFrame:
-    """Add `label` (first failure after as_of within the horizon), `component`, `days_to_failure`.
-
-    Device-dates within 30 days after a failure are dropped: the device is in repair, not in service.
-    """
-    f = failures.select("device_id", "failed_on", "component").sort("failed_on")
-    keys = snaps.select("device_id", "as_of").unique()
-    pairs = keys.join(f, on="device_id", how="inner")
-    nxt = (
-        pairs.filter(pl.col("failed_on") > pl.col("as_of"))
-        .group_by("device_id", "as_of")
-        .agg(pl.col("failed_on").min().alias("next_fail"), pl.col("component").sort_by("failed_on").first())
-    )
-    recent = (
-        pairs.filter(
-            (pl.col("failed_on") <= pl.col("as_of"))
-            & (pl.col("failed_on") > pl.col("as_of") - dt.timedelta(days=30))
-        )
-        .select("device_id", "as_of")
-        .unique()
-    )
-    out = snaps.join(recent, on=["device_id", "as_of"], how="anti").join(
-        nxt, on=["device_id", "as_of"], how="left"
-    )
-    dtf = (pl.col("next_fail") - pl.col("as_of")).dt.total_days()
-    return out.with_columns(
-        dtf.alias("days_to_failure"), (dtf.is_not_null() & (dtf <= horizon)).cast(pl.Int8).alias("label")
-    ).drop("next_fail")
-
-
-def dense_positive_keys(
-    devices: pl.DataFrame, failures: pl.DataFrame, as_of_dates: Sequence[dt.date], horizon: int
-) -> pl.DataFrame:
-    """(device_id, as_of) of every day in the as-of range within the horizon before a failure (enrolled)."""
-    empty = pl.DataFrame(schema={"device_id": devices.schema["device_id"], "as_of": pl.Date})
-    if not failures.height or not as_of_dates:
-        return empty
-    lo, hi = min(as_of_dates), max(as_of_dates)
-    days = [lo + dt.timedelta(days=k) for k in range((hi - lo).days + 1)]
-    ids = failures["device_id"].unique()
-    keys = device_features(devices.filter(pl.col("device_id").is_in(ids.implode())), days)
-    return (
-        keys.select("device_id", "as_of")
-        .join(failures.select("device_id", "failed_on"), on="device_id")
-        .filter(
-            (pl.col("failed_on") > pl.col("as_of"))
-            & (pl.col("failed_on") <= pl.col("as_of") + dt.timedelta(days=horizon))
-        )
-        .select("device_id", "as_of")
-        .unique()
-        .sort("device_id", "as_of")
-    )
-
-
-def snapshots(
-    tables: dict[str, pl.DataFrame],
-    as_of_dates: Sequence[dt.date],
-    horizon: int,
-    dense_positives: bool = True,
-) -> pl.DataFrame:
-    """Labelled feature snapshots; `dense_positives` adds every day of the horizon before each failure."""
-    dev, tel, fail = tables["devices"], tables["telemetry"], tables["failures"]
-    snaps = health_features(dev, tel, as_of_dates)
-    near = dense_positive_keys(dev, fail, as_of_dates, horizon) if dense_positives else None
-    if near is not None and near.height:
-        ids = near["device_id"].unique().implode()
-        # Every day of the as-of range, as for the grid dates: the rolling features measure time from the
-        # first day, so the same first day keeps them bit-identical whatever devices are in the call.
-        lo, hi = min(as_of_dates), max(as_of_dates)
-        days = [lo + dt.timedelta(days=k) for k in range((hi - lo).days + 1)]
-        extra = health_features(
-            dev.filter(pl.col("device_id").is_in(ids)), tel.filter(pl.col("device_id").is_in(ids)), days
-        ).join(near, on=["device_id", "as_of"], how="semi")
-        snaps = pl.concat([snaps, extra.select(snaps.columns)]).unique(
-            ["device_id", "as_of"], keep="first", maintain_order=True
-        )
-    # Group-bys return rows in any order; one fixed order keeps frames (and the fitted rows) comparable.
-    return label_snapshots(snaps, fail, horizon).sort("device_id", "as_of")
 
 
 def _fit_base_rates(train: pl.DataFrame, weight: str, prior_n: float = 400.0) -> dict[str, dict[str, float]]:
@@ -354,8 +259,6 @@ def training_snapshots(
     negatives (see models.health_training). `fit_health` takes this frame; pass it the plan too
     (`models.health_training.table_training_snapshots`) to pin the time split to the unsampled dates.
     """
-    from models.health_training import BLOCK_DEVICES, table_training_snapshots
-
     cfg = cfg or HealthConfig()
     return table_training_snapshots(tables, cfg, block_devices or BLOCK_DEVICES, progress)[0]
 
@@ -367,8 +270,6 @@ def train_health(
     block_devices: int | None = None,
 ) -> tuple[HealthModel, pl.DataFrame]:
     """Fit on the early period, pick the threshold on the later one; returns model and validation scores."""
-    from models.health_training import BLOCK_DEVICES, table_training_snapshots
-
     cfg = cfg or HealthConfig()
     snaps, plan = table_training_snapshots(tables, cfg, block_devices or BLOCK_DEVICES, progress)
     return fit_health(snaps, cfg, progress, plan)
@@ -386,8 +287,6 @@ def fit_health(
     (as `snapshots` builds them) and sampled here, exactly as the blocked builder would have. The split is
     the plan's, else from the frame's first and last as-of dates.
     """
-    from models.health_training import keep_sampled, plan_from_frame
-
     cfg = cfg or HealthConfig()
     say = progress or (lambda _msg: None)
     if "w" not in snaps.columns:

@@ -1,4 +1,7 @@
-"""Health training snapshots built a block of devices at a time, so memory follows the block, not the fleet.
+"""Health training data: the config, labelled snapshots, and building them a block of devices at a time.
+
+The dependency points one way: `models.health` (fitting, scoring) imports this module, never the reverse.
+Snapshots are built a block of devices at a time, so memory follows the block, not the fleet.
 
 Labels are cheap (device-date keys and the failures table), features are not. So the first pass labels the
 keys of every snapshot (`snapshot_keys`: the as-of grid for enrolled devices plus the dense days before each
@@ -17,33 +20,31 @@ or the order of rows, so the kept frame, and the model, are the same whatever th
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from models.features import MIN_HISTORY, device_features
-from models.health import (
-    HealthConfig,
-    Progress,
-    days_span,
-    dense_positive_keys,
-    label_snapshots,
-    snapshots,
-)
+from models.features import MIN_HISTORY, device_features, health_features
 
 __all__ = [
     "BLOCK_DEVICES",
+    "HealthConfig",
+    "Progress",
     "SamplingPlan",
     "blocked_training_snapshots",
+    "days_span",
+    "dense_positive_keys",
     "keep_sampled",
+    "label_snapshots",
     "memory_blocks",
     "plan_from_counts",
     "plan_from_frame",
     "snapshot_dates",
     "snapshot_keys",
+    "snapshots",
     "table_training_snapshots",
     "telemetry_span",
 ]
@@ -51,6 +52,110 @@ __all__ = [
 Tables = dict[str, pl.DataFrame]
 # Devices per block: about 1 GB of transient features at 365 days (a whole 10,000-device fleet took 4 GB).
 BLOCK_DEVICES = 2_000
+Progress = Callable[[str], None]
+
+
+@dataclass
+class HealthConfig:
+    horizon_days: int = 14
+    snapshot_every_days: int = 3
+    valid_fraction: float = 0.25
+    neg_per_pos: float = 40.0
+    train_lead_days: int = 10  # positives used for fitting: at most this many days before the failure
+    monotone: bool = True  # known-direction signals may only raise (or lower) the risk
+    cost_miss: float = 20.0  # a failure nobody saw coming: downtime, lost work, rush shipping
+    cost_false_alarm: float = 1.0  # a technician looks at a healthy device
+    weekly_review_budget: int | None = None  # if set, threshold = this many alerts per weekly review
+    valid_negatives: int = 300_000  # at most about this many validation negatives kept (re-weighted)
+    max_iter: int = 150
+    seed: int = 0
+
+
+def days_span(telemetry: pl.DataFrame) -> tuple[dt.date, dt.date]:
+    lo, hi = telemetry["date"].min(), telemetry["date"].max()
+    if not isinstance(lo, dt.date) or not isinstance(hi, dt.date):
+        raise ValueError("telemetry is empty: nothing to learn from")
+    return lo, hi
+
+
+def label_snapshots(snaps: pl.DataFrame, failures: pl.DataFrame, horizon: int) -> pl.DataFrame:
+    """Add `label` (first failure after as_of within the horizon), `component`, `days_to_failure`.
+
+    Device-dates within 30 days after a failure are dropped: the device is in repair, not in service.
+    """
+    f = failures.select("device_id", "failed_on", "component").sort("failed_on")
+    keys = snaps.select("device_id", "as_of").unique()
+    pairs = keys.join(f, on="device_id", how="inner")
+    nxt = (
+        pairs.filter(pl.col("failed_on") > pl.col("as_of"))
+        .group_by("device_id", "as_of")
+        .agg(pl.col("failed_on").min().alias("next_fail"), pl.col("component").sort_by("failed_on").first())
+    )
+    recent = (
+        pairs.filter(
+            (pl.col("failed_on") <= pl.col("as_of"))
+            & (pl.col("failed_on") > pl.col("as_of") - dt.timedelta(days=30))
+        )
+        .select("device_id", "as_of")
+        .unique()
+    )
+    out = snaps.join(recent, on=["device_id", "as_of"], how="anti").join(
+        nxt, on=["device_id", "as_of"], how="left"
+    )
+    dtf = (pl.col("next_fail") - pl.col("as_of")).dt.total_days()
+    return out.with_columns(
+        dtf.alias("days_to_failure"), (dtf.is_not_null() & (dtf <= horizon)).cast(pl.Int8).alias("label")
+    ).drop("next_fail")
+
+
+def dense_positive_keys(
+    devices: pl.DataFrame, failures: pl.DataFrame, as_of_dates: Sequence[dt.date], horizon: int
+) -> pl.DataFrame:
+    """(device_id, as_of) of every day in the as-of range within the horizon before a failure (enrolled)."""
+    empty = pl.DataFrame(schema={"device_id": devices.schema["device_id"], "as_of": pl.Date})
+    if not failures.height or not as_of_dates:
+        return empty
+    lo, hi = min(as_of_dates), max(as_of_dates)
+    days = [lo + dt.timedelta(days=k) for k in range((hi - lo).days + 1)]
+    ids = failures["device_id"].unique()
+    keys = device_features(devices.filter(pl.col("device_id").is_in(ids.implode())), days)
+    return (
+        keys.select("device_id", "as_of")
+        .join(failures.select("device_id", "failed_on"), on="device_id")
+        .filter(
+            (pl.col("failed_on") > pl.col("as_of"))
+            & (pl.col("failed_on") <= pl.col("as_of") + dt.timedelta(days=horizon))
+        )
+        .select("device_id", "as_of")
+        .unique()
+        .sort("device_id", "as_of")
+    )
+
+
+def snapshots(
+    tables: dict[str, pl.DataFrame],
+    as_of_dates: Sequence[dt.date],
+    horizon: int,
+    dense_positives: bool = True,
+) -> pl.DataFrame:
+    """Labelled feature snapshots; `dense_positives` adds every day of the horizon before each failure."""
+    dev, tel, fail = tables["devices"], tables["telemetry"], tables["failures"]
+    snaps = health_features(dev, tel, as_of_dates)
+    near = dense_positive_keys(dev, fail, as_of_dates, horizon) if dense_positives else None
+    if near is not None and near.height:
+        ids = near["device_id"].unique().implode()
+        # Every day of the as-of range, as for the grid dates: the rolling features measure time from the
+        # first day, so the same first day keeps them bit-identical whatever devices are in the call.
+        lo, hi = min(as_of_dates), max(as_of_dates)
+        days = [lo + dt.timedelta(days=k) for k in range((hi - lo).days + 1)]
+        extra = health_features(
+            dev.filter(pl.col("device_id").is_in(ids)), tel.filter(pl.col("device_id").is_in(ids)), days
+        ).join(near, on=["device_id", "as_of"], how="semi")
+        snaps = pl.concat([snaps, extra.select(snaps.columns)]).unique(
+            ["device_id", "as_of"], keep="first", maintain_order=True
+        )
+    # Group-bys return rows in any order; one fixed order keeps frames (and the fitted rows) comparable.
+    return label_snapshots(snaps, fail, horizon).sort("device_id", "as_of")
 
 
 @dataclass(frozen=True)

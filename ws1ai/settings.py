@@ -3,19 +3,31 @@
 Every default points at the embedded sandbox on 127.0.0.1, and the sandbox accepts the credentials named by
 the *same* environment variables, so a client configured by env talks to a sandbox started with that env.
 Against a real tenant only these settings change. Secrets are `SecretStr` and never appear in logs or reprs.
+
+This is the one place to find every setting of the library: each class below is importable from here.
+`GovernanceSettings` (`WS1AI_GOVERNANCE_*`) is defined in ws1ai/governance/config.py, beside the enums that
+type its fields (action kinds, risk tiers, rollout modes), and re-exported here on first use so that reading
+a client's settings does not import the governance package. The webhook receiver's `WebhookSettings`
+(`WS1AI_WEBHOOK_*`) belong to the app layer (deployments/webhook_config.py): the library never reads them.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+if TYPE_CHECKING:
+    from ws1ai.governance.config import GovernanceSettings
+
 __all__ = [
     "DEFAULT_SANDBOX_URL",
     "AuthMode",
+    "GovernanceSettings",
     "HRISSettings",
+    "IntelligenceSettings",
     "OpenAISettings",
     "SandboxSettings",
     "ServiceNowSettings",
@@ -92,6 +104,16 @@ class OpenAISettings(BaseSettings):
     timeout_seconds: float = Field(30.0, gt=0, description="per-call timeout before falling back")
 
 
+class IntelligenceSettings(BaseSettings):
+    """Intelligence report API (`WS1_INTELLIGENCE_*`). Unset base URL = the UEM host (the local sandbox)."""
+
+    model_config = SettingsConfigDict(env_prefix="WS1_INTELLIGENCE_", env_file=".env", extra="ignore")
+
+    base_url: str | None = None
+    poll_seconds: float = 2.0
+    max_wait_seconds: float = 600.0
+
+
 class SandboxSettings(BaseSettings):
     """The embedded sandbox tenant (`WS1_SANDBOX_*`)."""
 
@@ -104,3 +126,12 @@ class SandboxSettings(BaseSettings):
     days: int = Field(120, ge=0, description="days of telemetry history to simulate")
     rate_limit_per_minute: int = Field(180, ge=1, description="server throttle per minute (429 beyond)")
     daily_quota: int = Field(250_000, ge=1, description="daily quota per API key")
+
+
+def __getattr__(name: str) -> Any:
+    # PEP 562: governance's settings load with the governance package, only when asked for.
+    if name == "GovernanceSettings":
+        from ws1ai.governance.config import GovernanceSettings
+
+        return GovernanceSettings
+    raise AttributeError(f"module 'ws1ai.settings' has no attribute {name!r}")

@@ -54,6 +54,8 @@ def tenant(
         "WS1AI_GOVERNANCE_APPROVER_KEY": APPROVER_KEY,
         "WS1AI_GOVERNANCE_APPROVAL_POLL_SECONDS": "1",
         "WS1AI_GOVERNANCE_REMINDER_BEFORE_SECONDS": "[]",
+        # This worker allows every mode, so tests choose theirs; test_mode_ceiling.py sets a lower ceiling.
+        "WS1AI_GOVERNANCE_MAX_MODE": "auto",
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)

@@ -15,23 +15,12 @@ from datetime import date
 
 import httpx
 import polars as pl
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ws1ai.connectors.http import ConnectorHTTP
-from ws1ai.settings import UEMSettings
+from ws1ai.settings import IntelligenceSettings, UEMSettings
 from ws1ai.uem.auth import authenticator_for
 
-__all__ = ["IntelligenceSettings", "ReportExporter"]
-
-
-class IntelligenceSettings(BaseSettings):
-    """Intelligence report API (`WS1_INTELLIGENCE_*`). Unset base URL = the UEM host (the local sandbox)."""
-
-    model_config = SettingsConfigDict(env_prefix="WS1_INTELLIGENCE_", env_file=".env", extra="ignore")
-
-    base_url: str | None = None
-    poll_seconds: float = 2.0
-    max_wait_seconds: float = 600.0
+__all__ = ["IntelligenceSettings", "ReportExporter"]  # its settings live in ws1ai.settings, re-exported
 
 
 class ReportExporter:

@@ -1,9 +1,14 @@
-"""`client.tags` — search, create, add/remove devices (docs/uem-api.md#tags)."""
+"""`client.tags` — search, create, add/remove devices (docs/uem-api.md#tags).
+
+`bulk_add_devices` / `bulk_remove_devices` send device ids in batches with a per-value outcome
+(`ws1ai.uem.bulk`); `add_devices` / `remove_devices` are one unbatched call each.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
+from ws1ai.uem.bulk import BULK_BATCH_SIZE, BulkResult, run_bulk
 from ws1ai.uem.paging import MAX_PAGE_SIZE, Page
 from ws1ai.uem.resources._base import Resource
 from ws1ai.uem.schemas.common import BulkResponse, BulkValues, CreatedId
@@ -49,9 +54,35 @@ class Tags(Resource):
         return result.device if result else []
 
     def add_devices(self, tag_id: int, device_ids: Sequence[int]) -> BulkResponse:
+        """One call with every id (no batching): prefer `bulk_add_devices` for more than a few."""
         body = {"BulkValues": BulkValues(value=[str(d) for d in device_ids]).to_wire()}
         return self._model("POST", f"/mdm/tags/{tag_id}/adddevices", BulkResponse, json=body)
 
     def remove_devices(self, tag_id: int, device_ids: Sequence[int]) -> BulkResponse:
+        """One call with every id (no batching): prefer `bulk_remove_devices` for more than a few."""
         body = {"BulkValues": BulkValues(value=[str(d) for d in device_ids]).to_wire()}
         return self._model("POST", f"/mdm/tags/{tag_id}/removedevices", BulkResponse, json=body)
+
+    def bulk_add_devices(
+        self, tag_id: int, device_ids: Iterable[int], *, batch_size: int = BULK_BATCH_SIZE
+    ) -> BulkResult:
+        """`POST /mdm/tags/{id}/adddevices` in batches; the result is keyed by `str(device_id)`.
+
+        Raises `UEMBulkError` (values in doubt / not sent) if a batch fails after an earlier one went through
+        or its response is lost; a lost batch is never re-sent."""
+        return self._bulk_tag(tag_id, "adddevices", device_ids, batch_size)
+
+    def bulk_remove_devices(
+        self, tag_id: int, device_ids: Iterable[int], *, batch_size: int = BULK_BATCH_SIZE
+    ) -> BulkResult:
+        """`POST /mdm/tags/{id}/removedevices` in batches; the result is keyed by `str(device_id)`."""
+        return self._bulk_tag(tag_id, "removedevices", device_ids, batch_size)
+
+    def _bulk_tag(self, tag_id: int, verb: str, device_ids: Iterable[int], batch_size: int) -> BulkResult:
+        def send(batch: list[str]) -> BulkResponse:
+            body = {"BulkValues": BulkValues(value=batch).to_wire()}
+            return self._model("POST", f"/mdm/tags/{tag_id}/{verb}", BulkResponse, json=body)
+
+        return run_bulk(
+            f"tag {tag_id} {verb}", (str(int(d)) for d in device_ids), send, batch_size=batch_size
+        )

@@ -18,6 +18,7 @@ from tasks.actions import ActionExecutor
 from ws1ai.connectors.servicenow import ServiceNowClient
 from ws1ai.governance.actions import Action
 from ws1ai.governance.audit import PrefectAuditStore
+from ws1ai.governance.audit_records import audit_action
 from ws1ai.governance.ceiling import within_ceiling
 from ws1ai.governance.config import GovernanceSettings, RolloutMode
 from ws1ai.governance.execute import GovernanceReport, govern
@@ -119,7 +120,8 @@ def summarize(report: GovernanceReport) -> str:
         "|---|---|---|---|",
     ]
     lines += [
-        f"| {p.action.summary()} | {p.tier} | {p.disposition} | {'; '.join(p.reasons)} |" for p in plan.items
+        f"| {audit_action(p.action).summary()} | {p.tier} | {p.disposition} | {'; '.join(p.reasons)} |"
+        for p in plan.items
     ]
     if report.approval.timed_out:
         lines.append("\nThe approval timed out; its configured outcome applied.")

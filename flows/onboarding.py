@@ -28,6 +28,7 @@ from models.provisioning import learn_bundles
 from tasks.apps import read_hire_state, read_peer_holdings, read_tenant_catalog
 from ws1ai.connectors.hris import HRISClient
 from ws1ai.governance.actions import Action
+from ws1ai.governance.audit_records import audit_action
 from ws1ai.governance.config import RolloutMode
 from ws1ai.policies.onboarding import (
     BUNDLE_SCHEMA,
@@ -144,7 +145,9 @@ def onboarding(
                 "team": f"{hire.department} / {hire.role}",
                 "user": "exists" if user_exists else "to create",
                 "devices": len(devices),
-                "planned": ", ".join(a.summary() for a in planned) or "nothing (already provisioned)",
+                # Written to Prefect (an artifact): the audit copy's wording, without personal data.
+                "planned": ", ".join(audit_action(a).summary() for a in planned)
+                or "nothing (already provisioned)",
             }
         )
     create_table_artifact(

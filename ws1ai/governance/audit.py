@@ -30,8 +30,10 @@ from ws1ai.governance.audit_records import (
     AuditStore,
     MemoryAuditStore,
     TargetOutcome,
+    audit_copy,
     matches,
     record_for,
+    same_tenant,
 )
 from ws1ai.governance.config import GovernanceSettings
 
@@ -57,14 +59,32 @@ RUN_TAG = "source:ai-orchestrator"
 class PrefectAuditStore:
     """Table-artifact rows (durable, synchronous) + per-device events (feed, automations; they expire)."""
 
-    def __init__(self, settings: GovernanceSettings | None = None, *, emit_events: bool = True) -> None:
+    def __init__(
+        self,
+        settings: GovernanceSettings | None = None,
+        *,
+        emit_events: bool = True,
+        tenant: str | None = None,
+    ) -> None:
         self.settings = settings or GovernanceSettings()
         self.emit_events = emit_events
+        self._tenant = tenant  # None: asked of the configured UEM tenant on first use
+
+    @property
+    def tenant(self) -> str:
+        """The tenant instance this store records for and reads back (ws1ai.uem.instance.tenant_scope)."""
+        if self._tenant is None:
+            from ws1ai.uem.instance import tenant_scope
+
+            self._tenant = tenant_scope()
+        return self._tenant
 
     def artifact_key(self, run_key: str) -> str:
         return artifact_key(self.settings.audit_artifact_prefix, run_key)
 
     def write(self, records: Sequence[AuditRecord]) -> None:
+        # What reaches Prefect is the audit copy: ids kept, personal data redacted, tenant stamped.
+        records = [audit_copy(r, tenant=self.tenant) for r in records]
         # Artifacts first: when `write` returns, the durable copy is on the server whatever the events do.
         write_artifacts(self.settings.audit_artifact_prefix, records)
         if self.emit_events:
@@ -86,7 +106,11 @@ class PrefectAuditStore:
             else {r.record_id: r for r in self._read_events(since, correlation_ids)}
         )
         merged.update({r.record_id: r for r in self._read_artifacts(since, run_keys)})
-        found = [r for r in merged.values() if matches(r, since, run_keys, correlation_ids)]
+        found = [
+            r
+            for r in merged.values()
+            if matches(r, since, run_keys, correlation_ids) and same_tenant(r.tenant, self.tenant)
+        ]
         return sorted(found, key=lambda r: r.occurred)
 
     def _read_artifacts(self, since: datetime | None, run_keys: Collection[str] | None) -> list[AuditRecord]:

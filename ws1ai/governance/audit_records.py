@@ -16,19 +16,24 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, computed_field, model_validator
 
 from ws1ai.governance.actions import Action, RiskTier
+from ws1ai.governance.redaction import Redactor
 
 __all__ = [
     "AuditRecord",
     "AuditStatus",
     "AuditStore",
     "MemoryAuditStore",
+    "RedactedAction",
     "TargetOutcome",
+    "audit_action",
+    "audit_copy",
     "content_key",
     "matches",
     "record_for",
+    "same_tenant",
 ]
 
 
@@ -79,13 +84,32 @@ class TargetOutcome(BaseModel):
         return ", ".join(parts) or "nothing attempted"
 
 
+class RedactedAction(Action):
+    """An action as the audit trail keeps it (`audit_copy`): personal data replaced by placeholders.
+
+    Its correlation id is the original action's — the idempotency key, rollback's handle and what the ITSM
+    ticket carries — not a hash of the placeholders.
+    """
+
+    original_correlation_id: str
+    # Payload keys whose values were replaced: this copy cannot redo (or read back) that write; only the
+    # planner, which has the full action, can.
+    redacted_fields: tuple[str, ...] = ()
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def correlation_id(self) -> str:
+        return self.original_correlation_id
+
+
 class AuditRecord(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     record_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
     occurred: datetime = Field(default_factory=lambda: datetime.now(UTC))
     status: AuditStatus
-    action: Action
+    # SerializeAsAny: a RedactedAction read back keeps its original correlation id when dumped again.
+    action: SerializeAsAny[Action]
     tier: RiskTier
     approvers: tuple[str, ...] = ()  # verified identities only
     comment: str | None = None
@@ -97,6 +121,19 @@ class AuditRecord(BaseModel):
     # What the action writes without its run key (kind + payload; `content_key`), taken from the live action
     # before any redaction: the repeat window recognises the same write under another run key by it.
     content_key: str | None = None
+
+    # The tenant instance the action was recorded against (ws1ai.uem.instance.tenant_scope; set by the
+    # Prefect store): "already executed" only counts on the same tenant. None: recorded before tenants were.
+    tenant: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _redacted_action(cls, data: Any) -> Any:
+        # A stored copy's action no longer hashes to its correlation id: read it back as what it is.
+        action = data.get("action") if isinstance(data, dict) else None
+        if isinstance(action, dict) and "original_correlation_id" in action:
+            data = {**data, "action": RedactedAction.model_validate(action)}
+        return data
 
     @property
     def correlation_id(self) -> str:
@@ -188,3 +225,74 @@ class MemoryAuditStore:
         correlation_ids: Collection[str] | None = None,
     ) -> list[AuditRecord]:
         return [r for r in self.records if matches(r, since, run_keys, correlation_ids)]
+
+
+def audit_copy(r: AuditRecord, *, tenant: str | None = None) -> AuditRecord:
+    """`r` as the audit trail keeps it in Prefect, whose events and artifacts anyone with API access reads.
+
+    Ids, kinds, statuses, tiers, times, approvers and targets stay as they are; names, e-mail addresses,
+    serials, IMEIs and phone numbers in the action's payload (its keys stay), prior state and rationale, and
+    in the record's comment, detail and per-target messages become placeholders (`redaction.Redactor`;
+    the action's targets and run key are ids and are never touched). The executor had the full action;
+    only this copy is redacted. `tenant` stamps the record's tenant scope unless it has one.
+    """
+    redactor = _redactor(r.action)
+    action = _audit_action(r.action, redactor)
+    data = r.model_dump(mode="json", exclude={"action"})
+    for key in ("comment", "detail"):
+        if isinstance(data.get(key), str):
+            data[key] = redactor.redact_text(data[key])
+    if isinstance(data.get("outcome"), dict):  # per-target messages (errors may quote what was sent)
+        data["outcome"] = {
+            k: {t: redactor.redact(m) for t, m in v.items()} if isinstance(v, dict) else v
+            for k, v in data["outcome"].items()
+        }
+    data["tenant"] = data.get("tenant") or tenant
+    return AuditRecord.model_validate({**data, "action": action})
+
+
+def audit_action(a: Action) -> RedactedAction:
+    """The action as its audit copy shows it (same correlation id): for anything else written to Prefect
+    about it, e.g. a run summary's or a plan table's `audit_action(a).summary()`."""
+    return _audit_action(a, _redactor(a))
+
+
+def _redactor(a: Action) -> Redactor:
+    return Redactor(keep=[*a.targets, a.run_key, *a.run_key.split(":")])
+
+
+def _audit_action(a: Action, redactor: Redactor) -> RedactedAction:
+    if isinstance(a, RedactedAction):  # read back from the trail: a copy already
+        return a
+    action = a.model_dump(mode="json", exclude={"correlation_id"})
+    payload = redactor.redact(action["payload"])
+    prior = redactor.redact(action["prior"])
+    # Names met in the structured fields are looked for in the free text too (a rationale or an error
+    # message naming the person the payload describes).
+    met: dict[str, list[str]] = {}
+    for ph, value in redactor.mapping.items():  # "<EMAIL_2>" → EMAIL
+        met.setdefault(ph[1:-1].rsplit("_", 1)[0], []).append(value)
+    redactor.learn(met.pop("NAME", []), met)
+    action |= {
+        "payload": payload,
+        "prior": prior,
+        "rationale": redactor.redact_text(action["rationale"]),
+        "original_correlation_id": a.correlation_id,
+        "redacted_fields": sorted(k for k in payload if payload[k] != action["payload"].get(k)),
+    }
+    return RedactedAction.model_validate(action)
+
+
+def same_tenant(recorded: str | None, current: str | None) -> bool:
+    """Whether a record made against tenant `recorded` speaks for tenant `current` (scopes as made by
+    ws1ai.uem.instance.tenant_scope: `host|code hash[|instance]`).
+
+    Host and code hash must agree; the instance too when both sides know it. A side that knows less (a record
+    from before tenants were recorded, a sandbox that did not answer) counts as the same tenant: a write
+    seen twice is skipped once too often, never repeated.
+    """
+    if recorded is None or current is None or recorded == current:
+        return True
+    r_host, r_code, *r_instance = recorded.split("|")
+    c_host, c_code, *c_instance = current.split("|")
+    return (r_host, r_code) == (c_host, c_code) and (not r_instance or not c_instance)

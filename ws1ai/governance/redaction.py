@@ -42,8 +42,14 @@ PII_FIELDS: Mapping[str, str] = {
     ),
 }
 
-# Order matters: emails before anything that could match a part of one.
+# Order matters: a mailbox's display name before its address (the look-ahead needs the "@"), emails before
+# anything that could match a part of one. The first _EARLY run before known terms, the rest after them.
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    # "Jane Doe <jane.doe@corp.example.com>": the name in front of an address in angle brackets.
+    (
+        "NAME",
+        re.compile(r"\b[A-Z][\w'\u2019.-]*(?:[ \t]+[A-Z][\w'\u2019.-]*){0,3}(?=[ \t]*<[^<>\s@]+@[^<>\s]+>)"),
+    ),
     ("EMAIL", re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")),
     ("MAC", re.compile(r"\b[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}\b")),
     ("MAC", re.compile(r"\b[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\b")),
@@ -56,31 +62,63 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
     ("ASSET", re.compile(r"\b(?:ASSET|AST|TAG)[-_#]?\d{3,}\b", re.IGNORECASE)),
-    # Apple/OEM-style serials: 8 to 14 upper-case alphanumerics with at least one letter and one digit.
-    ("SERIAL", re.compile(r"\b(?=[A-Z0-9]*[A-Z])(?=[A-Z0-9]*\d)[A-Z0-9]{8,14}\b")),
+    # Whatever follows the word "serial" (or S/N) is one, however short: a Dell service tag has 7 characters.
+    (
+        "SERIAL",
+        re.compile(
+            r"(?:(?<=serial )|(?<=serial: )|(?<=serial number )|(?<=serial number: )|(?<=s/n )|(?<=s/n: ))"
+            r"[A-Za-z0-9][A-Za-z0-9-]{3,24}\b",
+            re.IGNORECASE,
+        ),
+    ),
+    # Apple/OEM-style serials: 8 to 14 upper-case alphanumerics with at least one letter and one digit —
+    # except ITSM record numbers (INC0010001, RITM…), which identify a ticket, not a person's device.
+    (
+        "SERIAL",
+        re.compile(
+            r"\b(?!(?:INC|RITM|REQ|CHG|PRB|SCTASK|TASK)\d+\b)(?=[A-Z0-9]*[A-Z])(?=[A-Z0-9]*\d)[A-Z0-9]{8,14}\b"
+        ),
+    ),
 ]
+_EARLY = 6  # NAME-before-mailbox, EMAIL, MAC twice, IMEI, PHONE
 
 
 class Redactor:
     """Holds the placeholder ↔ original mapping for one conversation with the model."""
 
-    def __init__(self, names: Iterable[str] = (), known: Mapping[str, Iterable[str]] | None = None) -> None:
+    def __init__(
+        self,
+        names: Iterable[str] = (),
+        known: Mapping[str, Iterable[str]] | None = None,
+        *,
+        keep: Iterable[str] = (),
+    ) -> None:
+        # `keep`: values that are ids, never personal data, however they look (an employee id such as
+        # E0100003 has a serial's shape); the audit trail passes the action's targets and run key.
+        self._keep = frozenset(str(k) for k in keep)
         self._by_value: dict[tuple[str, str], str] = {}
         self._by_placeholder: dict[str, str] = {}
         self._counters: dict[str, int] = {}
-        terms: dict[str, str] = {}
+        self._terms: dict[str, str] = {}
+        self._term_re: re.Pattern[str] | None = None
+        self.learn(names, known)
+
+    def learn(self, names: Iterable[str] = (), known: Mapping[str, Iterable[str]] | None = None) -> None:
+        """Add known values, e.g. the names this Redactor met in structured fields, for the free text that
+        follows (a rationale naming the person its payload describes)."""
+        terms = dict(self._terms)
         for name in names:
             name = name.strip()
-            if not name:
+            if not name or name in self._keep:
                 continue
             terms[name] = "NAME"
             # "Doe's laptop": parts of a full name are names too (3+ letters, to spare initials).
             for part in re.split(r"[\s,]+", name):
-                if len(part) >= 3:
+                if len(part) >= 3 and part not in self._keep:
                     terms.setdefault(part, "NAME")
         for category, values in (known or {}).items():
             for v in values:
-                if str(v).strip():
+                if str(v).strip() and str(v).strip() not in self._keep:
                     terms[str(v).strip()] = category.upper()
         # Longest first, so "Jane Doe" is one placeholder, not two.
         ordered = sorted(terms, key=len, reverse=True)
@@ -114,18 +152,18 @@ class Redactor:
             else:
                 return json.dumps(self.redact(parsed), ensure_ascii=False)
         out = text
-        for category, pattern in _PATTERNS[:5]:
+        for category, pattern in _PATTERNS[:_EARLY]:
             out = _sub_outside(out, pattern, self._replacer(category))
         if self._term_re is not None:
             term_re = self._term_re
             out = _sub_outside(out, term_re, lambda m: self.placeholder(self._terms[m.group(0)], m.group(0)))
-        for category, pattern in _PATTERNS[5:]:
+        for category, pattern in _PATTERNS[_EARLY:]:
             out = _sub_outside(out, pattern, self._replacer(category))
         return out
 
     def _replacer(self, category: str) -> Callable[[re.Match[str]], str]:
         def repl(m: re.Match[str]) -> str:
-            return self.placeholder(category, m.group(0))
+            return m.group(0) if m.group(0) in self._keep else self.placeholder(category, m.group(0))
 
         return repl
 
@@ -147,7 +185,8 @@ class Redactor:
                     and v is not None
                     and not isinstance(v, Mapping | list | tuple | bool)
                 ):
-                    result[new_key] = self.placeholder(category, str(v)) if str(v).strip() else v
+                    keep = not str(v).strip() or str(v) in self._keep
+                    result[new_key] = v if keep else self.placeholder(category, str(v))
                 else:
                     result[new_key] = self.redact(v)
             return result

@@ -32,6 +32,7 @@ if _ENV_FILE is not None:
 import importlib  # noqa: E402  # the env file must be loaded before these import Prefect
 import inspect  # noqa: E402
 import json  # noqa: E402
+import logging  # noqa: E402
 import typing  # noqa: E402
 from contextlib import AbstractContextManager  # noqa: E402
 from enum import StrEnum  # noqa: E402
@@ -163,8 +164,14 @@ def _check_tenant() -> None:
     from ws1ai.uem import UEMClient
 
     settings = UEMSettings()
-    with UEMClient(settings.model_copy(update={"max_retries": 0}), read_only=True) as client:
-        client.system.info()
+    transport_log = logging.getLogger("ws1ai.uem")
+    level = transport_log.level
+    transport_log.setLevel(logging.ERROR)  # a failure is reported once, by the error line, not as a log
+    try:
+        with UEMClient(settings.model_copy(update={"max_retries": 0}), read_only=True) as client:
+            client.system.info()
+    finally:
+        transport_log.setLevel(level)
 
 
 @app.command(name="run")

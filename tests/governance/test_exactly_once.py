@@ -189,3 +189,36 @@ def test_a_partial_write_records_the_done_devices_and_a_rerun_writes_only_the_re
     assert sorted(written) == devices  # every device exactly once
     # Rollback of a partial action undoes the done devices only: here all of them, after the re-run.
     assert _rollback([attribute.correlation_id], settings).rolled_back == [attribute.correlation_id]
+
+
+def test_a_run_with_a_failed_or_in_doubt_action_ends_failed(
+    tenant: httpx.Client,
+    sandbox_state: SandboxState,
+    settings: GovernanceSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from flows._govern import govern_and_act
+
+    monkeypatch.setenv("WS1AI_GOVERNANCE_AUDIT_ARTIFACT_PREFIX", settings.audit_artifact_prefix)
+    monkeypatch.setenv("WS1AI_GOVERNANCE_MAX_MODE", "auto")
+    device = sorted(sandbox_state.devices)[1]
+    no_such_tag = Action(
+        run_key="fail-1", kind=ActionKind.TAG_ADD, targets=[device], payload={"tag_id": 987654}
+    )
+    push = Action(
+        run_key="fail-1",
+        kind=ActionKind.MESSAGE_SEND,
+        targets=[device],
+        payload={"body": "Hello", "channel": "push"},
+    )
+
+    @flow(name="ws1ai-test-failed-run")
+    def run(actions: list[Action]) -> Any:
+        return govern_and_act(actions, title="failing run", mode=RolloutMode.AUTO)
+
+    failed = run([no_such_tag], return_state=True)
+    assert failed.is_failed() and (failed.message or "").startswith("1 action(s) failed"), failed
+    _fault(tenant, route="messages/push", kind="drop_after", count=1)
+    doubtful = run([push], return_state=True)
+    assert doubtful.is_failed() and "1 in doubt" in (doubtful.message or ""), doubtful
+    assert "ws1ai audit in-doubt" in (doubtful.message or "")

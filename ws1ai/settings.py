@@ -71,7 +71,13 @@ class UEMSettings(BaseSettings):
     )
     read_only: bool = Field(False, description="refuse every write before it is sent")
     timeout_seconds: float = Field(30.0, gt=0, description="per-request timeout")
-    max_retries: int = Field(5, ge=0, description="retries of 408/429/5xx and connection errors")
+    max_retries: int = Field(5, ge=0, description="retries of 408/5xx and connection errors")
+    throttle_wait_seconds: float = Field(
+        300.0,
+        ge=0,
+        description="how long one request keeps waiting out the server's 429s (Retry-After honoured) "
+        "before it fails; a throttle storm delays an action rather than failing it",
+    )
 
 
 class ServiceNowSettings(BaseSettings):

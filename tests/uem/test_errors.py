@@ -94,15 +94,24 @@ def test_retryable_statuses_are_retried_until_the_cap(
     assert uem.stats.requests == uem.settings.max_retries + 1
 
 
-def test_429_storm_longer_than_the_retries_surfaces_as_rate_limited(
-    http: httpx.Client, uem: UEMClient
-) -> None:
+def test_a_429_storm_longer_than_the_retry_count_is_waited_out(http: httpx.Client, uem: UEMClient) -> None:
+    """Throttling is the server asking us to wait, not a failure: 50 429s (ten times the retry count, which
+    failed the call before) delay it, and it then succeeds."""
     inject_fault(http, route="/api/system/info", kind="429", retry_after=0, count=50)
-    with pytest.raises(UEMRateLimited) as info:
-        uem.system.info()
-    assert info.value.retry_after == 0
-    assert uem.stats.rate_limited == uem.settings.max_retries + 1
-    assert request_counts(http)["throttled_429"] >= uem.settings.max_retries + 1
+    assert uem.system.info() is not None
+    assert uem.stats.rate_limited == 50
+    assert request_counts(http)["throttled_429"] == 50
+
+
+def test_a_429_storm_longer_than_the_wait_budget_surfaces_as_rate_limited(http: httpx.Client) -> None:
+    inject_fault(http, route="/api/system/info", kind="429", retry_after=1, count=50)
+    with UEMClient(make_settings(throttle_wait_seconds=1.5), http=http) as uem:
+        with pytest.raises(UEMRateLimited) as info:
+            uem.system.info()
+        assert info.value.retry_after == 1
+        # Each 429 pauses the credential 1 s: the budget of 1.5 s allows the first wait and then gives up.
+        assert 2 <= uem.stats.rate_limited <= 3
+    assert request_counts(http)["throttled_429"] == uem.stats.rate_limited
 
 
 def test_connection_refused_is_a_typed_error_not_an_httpx_one() -> None:

@@ -34,6 +34,7 @@ from ws1ai.uem.ratelimit import RateLimiter, credential_key, limiter_for
 from ws1ai.uem.retry import (
     DEFAULT_RETRY_AFTER_SECONDS,
     MAX_RETRY_AFTER_SECONDS,
+    REQUEST_ATTEMPT_CEILING,
     apply_testing_switch,
     retry_attempts,
     retry_hook,
@@ -132,7 +133,12 @@ class UEMTransport:
             raise UEMReadOnlyError(method, path)
         clean_params = {k: _param(v) for k, v in (params or {}).items() if v is not None}
         first = True
-        for attempt in retry_attempts(retry_hook(method), self.settings.max_retries + 1):
+        hook = retry_hook(
+            method,
+            max_retries=self.settings.max_retries,
+            throttle_wait_seconds=self.settings.throttle_wait_seconds,
+        )
+        for attempt in retry_attempts(hook, REQUEST_ATTEMPT_CEILING):
             with attempt:
                 if not first:
                     self._count("retries")

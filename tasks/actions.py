@@ -34,7 +34,7 @@ from ws1ai.uem.schemas.device_details import CustomAttribute
 from ws1ai.uem.schemas.mdm import DeviceInfo, EmailMessage, PushMessage, SmartGroupEdit
 from ws1ai.uem.schemas.system import User
 
-__all__ = ["ActionExecutor", "UnsupportedAction", "open_executor"]
+__all__ = ["ActionExecutor", "UnsupportedAction", "incident_sys_id", "open_executor", "work_note_marker"]
 
 # Notes are how the console shows provenance; they are not themselves governed writes of their own. A deleted
 # device has no record left to carry one.
@@ -313,12 +313,12 @@ class ActionExecutor:
         fields = {k: v for k, v in action.payload.items() if k != "correlation_id"}
         if not fields:
             raise UnsupportedAction(f"{action.kind} has no fields to change")
-        marker = f"[ws1ai correlation-id={action.correlation_id}]"
+        marker = work_note_marker(action)
         if fields.get("work_notes"):
             fields["work_notes"] = f"{fields['work_notes']}\n{marker}"
 
         def update(target: str) -> None:
-            sys_id = _incident_sys_id(servicenow, target)
+            sys_id = incident_sys_id(servicenow, target)
             if fields.get("work_notes") and any(marker in e.value for e in servicenow.journal(sys_id)):
                 return  # applied by an earlier attempt whose answer was lost
             servicenow.update_incident(sys_id, fields, correlation_id=action.correlation_id)
@@ -341,7 +341,12 @@ class ActionExecutor:
         return outcome.model_copy(update={"info": {"already_absent": absent}}) if absent else outcome
 
 
-def _incident_sys_id(servicenow: ServiceNowClient, target: str) -> str:
+def work_note_marker(action: Action) -> str:
+    """Ends every work note an ITSM update writes: how a retry (or `tasks.verify`) finds the note again."""
+    return f"[ws1ai correlation-id={action.correlation_id}]"
+
+
+def incident_sys_id(servicenow: ServiceNowClient, target: str) -> str:
     """A ticket target is the incident's sys_id (32 hex digits) or its number (INC…)."""
     if re.fullmatch(r"[0-9a-f]{32}", target):
         return target

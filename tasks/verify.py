@@ -13,7 +13,8 @@ retry of an in-doubt target; see `ws1ai.governance.execute`).
   message with the same body) means applied; none means not applied. The wording matched is the sandbox
   tenant's (`<Command> command requested`, `PUSH message sent`); a tenant that words it otherwise answers
   "not found", so for these kinds absence is reported as None (cannot tell) and only presence counts;
-* tickets — ServiceNow incidents carrying the action's correlation id;
+* tickets — ServiceNow incidents carrying the action's correlation id; ticket updates — the work note's
+  marker in the incident's journal (or, without a note, the fields' values);
 * scripts and anything else — None: nothing safe to read, the target stays in doubt for an operator.
 """
 
@@ -44,6 +45,8 @@ def read_back(
             return dict.fromkeys(targets)
         found = bool(servicenow.find_incidents(f"correlation_id={action.correlation_id}", limit=1))
         return dict.fromkeys(targets, found)
+    if kind is K.ITSM_UPDATE:
+        return _itsm_update_applied(servicenow, action, targets)
     if kind in (K.TAG_ADD, K.TAG_REMOVE):
         tagged = {str(d.device_id) for d in uem.tags.devices(int(p["tag_id"])) if d.device_id is not None}
         return {t: (t in tagged) == (kind is K.TAG_ADD) for t in targets}
@@ -104,6 +107,30 @@ def _per_target(uem: UEMClient, action: Action) -> Callable[[str], bool | None] 
         text = f"{_COMMAND_EVENT[kind]} command requested"
         return lambda t: _logged(uem, int(t), text, lambda data: True)
     return None
+
+
+def _itsm_update_applied(
+    servicenow: ServiceNowClient | None, action: Action, targets: Sequence[str]
+) -> dict[str, bool | None]:
+    """A work note is found by its marker in the incident's journal; other fields by their values."""
+    from tasks.actions import UnsupportedAction, incident_sys_id, work_note_marker
+
+    if servicenow is None:
+        return dict.fromkeys(targets)
+    marker, fields = work_note_marker(action), dict(action.payload)
+    out: dict[str, bool | None] = {}
+    for t in targets:
+        try:
+            sys_id = incident_sys_id(servicenow, t)
+        except UnsupportedAction:  # no such incident: nothing was updated
+            out[t] = False
+            continue
+        if fields.get("work_notes"):
+            out[t] = any(marker in e.value for e in servicenow.journal(sys_id))
+        else:
+            record = servicenow.get_incident(sys_id).model_dump()
+            out[t] = all(str(record.get(k, "")) == str(v) for k, v in fields.items())
+    return out
 
 
 def _gone_or_wiped(uem: UEMClient, device_id: int, *, deleted: bool) -> bool:

@@ -117,9 +117,11 @@ def test_itsm_update_patches_the_incident_and_writes_its_work_note_once(
         payload={"work_notes": "Device wiped after approval", "state": "2"},
     )
 
+    assert executor.verify(update, [number]) == {number: False}  # governance's read-back for in-doubt
     outcome = executor(update)
 
     assert outcome.done == (number,) and not outcome.failed
+    assert executor.verify(update, [number]) == {number: True}
     incident = sn.get_incident(sys_id)
     assert incident.state == "2"
     assert incident.model_extra and incident.model_extra["work_notes"] == ""  # journal fields read back empty

@@ -52,9 +52,15 @@ from ws1ai.sandbox.fleet.cli import fleet_app  # noqa: E402
 
 __all__ = ["app"]
 
+class _Group(WS1Group):
+    def before(self, ctx: Any) -> None:
+        if _ENV_FILE_ERROR is not None:  # before the server check, which would only blame its effect
+            raise typer.BadParameter(_ENV_FILE_ERROR, param_hint="--env-file")
+
+
 app = typer.Typer(
     name="ws1ai",
-    cls=WS1Group,
+    cls=_Group,
     help=(
         "AI-driven, human-governed automation for Workspace ONE UEM.\n\n"
         "Everything defaults to the embedded sandbox tenant on 127.0.0.1; point WS1_BASE_URL and the "
@@ -94,9 +100,7 @@ def _root(
     """AI-driven, human-governed automation for Workspace ONE UEM."""
     # The library's rollback command gets its executor from the app layer (dependencies point down).
     ctx.ensure_object(dict)[EXECUTOR_FACTORY] = _open_executor
-    # Both options take effect before parsing (see the top of this module); here they are only validated.
-    if _ENV_FILE_ERROR is not None and (env_file is None or env_file == _ENV_FILE):
-        raise typer.BadParameter(_ENV_FILE_ERROR, param_hint="--env-file")
+    # Both options take effect before parsing (see the top of this module and `_Group`).
     if env_file is not None and env_file != _ENV_FILE:
         # Only when called in-process (tests): apply it for ws1ai's own settings; Prefect's were read already.
         if not env_file.is_file():

@@ -108,10 +108,14 @@ def _verbose(ctx: Any) -> bool:
 class WS1Group(TyperGroup):
     """The root group: refuse early without a Prefect server, and report any failure in one line."""
 
+    def before(self, ctx: Any) -> None:
+        """Checks that come before anything else (the app's subclass adds its own)."""
+
     def invoke(self, ctx: Any) -> Any:
         args = [*ctx._protected_args, *ctx.args]  # not yet consumed by the subcommand (see TyperGroup)
         verbose = _verbose(ctx)
         try:
+            self.before(ctx)
             if needs_prefect_server(args):
                 from ws1ai.stack_env import require_prefect_server
 

@@ -13,15 +13,22 @@ waits for a human, and an enterprise wipe for two.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from prefect import State, flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.states import Completed
 
 from flows._govern import govern_and_act
-from tasks.compliance import prioritise_by_risk, read_compliance_history, read_risk_inputs
+from tasks.compliance import (
+    count_reminders,
+    prioritise_by_risk,
+    read_compliance_history,
+    read_risk_inputs,
+    tenant_today,
+)
 from tasks.uem import read_non_compliant_devices, resolve_remediation_targets
 from ws1ai.connectors.llm import LLMDecider
 from ws1ai.connectors.prompts import load_prompt
@@ -41,9 +48,22 @@ PROMPT = "compliance_triage"
 DEFAULT_ENCRYPTION_PROFILES = {"AppleOsX": "FileVault Encryption", "WinRT": "BitLocker Encryption"}
 
 
+@dataclass(frozen=True)
+class Decision:
+    """One device's triage and how it was reached: by the LLM (its model and prompt version) or by the rule
+    (and why the LLM did not decide: not configured, error, refused, invalid answer, or bounded)."""
+
+    facts: DeviceFacts
+    triage: Triage
+    decided_by: Literal["llm", "rule"]
+    model: str | None = None
+    prompt: str | None = None
+    fallback_reason: str | None = None
+
+
 @task(name="decide-remediations")
-def decide_remediations(devices: list[DeviceFacts]) -> list[tuple[DeviceFacts, Triage, str, str]]:
-    """One decision per device: (facts, triage, decided_by, prompt ref). The LLM sees only `DeviceFacts`."""
+def decide_remediations(devices: list[DeviceFacts]) -> list[Decision]:
+    """One decision per device. The LLM sees only `DeviceFacts` (no names, emails or serials)."""
     decider = LLMDecider()
     prompt = load_prompt(PROMPT)
     decided = []
@@ -55,7 +75,13 @@ def decide_remediations(devices: list[DeviceFacts]) -> list[tuple[DeviceFacts, T
             lambda f=facts: triage_by_policy(f),  # type: ignore[misc]
         )
         triage = bounded_by_policy(facts, result.answer)
-        decided.append((facts, triage, "llm" if result.decided_by == "llm" else "rule", result.prompt))
+        if result.decided_by != "llm":
+            decided.append(Decision(facts, triage, "rule", fallback_reason=result.fallback_reason))
+        elif triage is not result.answer:  # the LLM proposed a wipe the ladder forbids: the rule decided
+            why = "LLM proposed a wipe the policy does not allow"
+            decided.append(Decision(facts, triage, "rule", fallback_reason=why))
+        else:
+            decided.append(Decision(facts, triage, "llm", result.model, result.prompt))
     return decided
 
 
@@ -106,16 +132,23 @@ def compliance_triage(
     found = read_non_compliant_devices(device_ids, None)
     if not found:
         return Completed(name="SKIPPED", message="no non-compliant devices")
-    assets, threats = read_risk_inputs()
+    assets, threats, reported_at = read_risk_inputs()
     history = read_compliance_history([d.device_id for d in found])
-    ranked, risk_version = prioritise_by_risk(found, assets, threats, history, risk_model_path)
+    # Violation starts are on the tenant's clock, so their ages are measured to the tenant's today.
+    as_of = tenant_today(assets, history, reported_at)
+    ranked, risk_version = prioritise_by_risk(found, assets, threats, history, risk_model_path, as_of)
     devices = ranked[:max_devices]
+    reminders = count_reminders(devices)
+    devices = [d.model_copy(update={"reminders_sent": reminders.get(d.device_id, 0)}) for d in devices]
     log.info(
-        "triaging %d of %d non-compliant devices, riskiest first (risk %s; %d with a known violation start)",
+        "triaging %d of %d non-compliant devices, riskiest first (risk %s; tenant date %s; %d with a known "
+        "violation start, %d reminded during it)",
         len(devices),
         len(ranked),
         risk_version,
+        as_of,
         history["device_id"].n_unique(),
+        len(reminders),
     )
     publish_priorities(ranked, max_devices)
     decisions = decide_remediations(devices)
@@ -123,35 +156,42 @@ def compliance_triage(
         encryption_profiles or DEFAULT_ENCRYPTION_PROFILES, quarantine_tag
     )
     actions: list[Action] = []
-    for facts, triage, decided_by, prompt_ref in decisions:
+    for d in decisions:
         actions += remediation_actions(
-            facts,
-            triage,
+            d.facts,
+            d.triage,
             run_key=run_key,
-            encryption_profile_id=profile_ids.get(facts.platform),
+            encryption_profile_id=profile_ids.get(d.facts.platform),
             quarantine_tag_id=quarantine_tag_id,
-            decided_by=decided_by,
-            model_version=risk_version,
-            prompt_version=prompt_ref,
+            quarantine_tag=quarantine_tag,
+            decided_by=d.decided_by,
+            model_version=d.model,
+            prompt_version=d.prompt,
+            fallback_reason=d.fallback_reason,
         )
     create_table_artifact(
         key="compliance-triage-decisions",
         table=[
             {
-                "device": facts.device_id,
-                "risk": facts.risk_score,
-                "remediation": triage.remediation.value,
-                "decided_by": decided_by,
-                "confidence": triage.confidence,
-                "why": triage.rationale,
+                "device": d.facts.device_id,
+                "risk": d.facts.risk_score,
+                "remediation": d.triage.remediation.value,
+                "decided_by": d.decided_by,
+                "model": d.model or "",
+                "prompt": d.prompt or "",
+                "fallback_reason": d.fallback_reason or "",
+                "confidence": d.triage.confidence,
+                "why": d.triage.rationale,
             }
-            for facts, triage, decided_by, _ in decisions
+            for d in decisions
         ],
-        description=f"Compliance triage decisions ({mode}, {'dry run' if dry_run else 'live'})",
+        description=f"Compliance triage decisions ({mode}, {'dry run' if dry_run else 'live'}; "
+        f"risk {risk_version}; tenant date {as_of})",
     )
+    targets = len({t for a in actions for t in a.targets})
     return govern_and_act(
         actions,
-        title=f"Compliance triage: remediate {len(devices)} non-compliant devices",
+        title=f"Compliance triage: {len(actions)} action(s) on {targets} non-compliant device(s)",
         mode=mode,
         dry_run=dry_run,
         approval_timeout_seconds=approval_timeout_seconds,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from threading import Thread
@@ -20,10 +19,16 @@ from prefect.states import State
 from flows.compliance_triage import compliance_triage
 from models.risk import _sensitivity
 from tasks.compliance import COMPLIANCE_EVENT, read_compliance_history
+from tests._wait import wait_for
+from tests.connectors.fake_openai import FakeOpenAI, Reply
 from tests.flows.conftest import tenant_writes
+from ws1ai.connectors.prompts import load_prompt
+from ws1ai.governance.actions import Action, ActionKind
 from ws1ai.governance.approval import Decision
+from ws1ai.governance.audit import AuditStatus, PrefectAuditStore
 from ws1ai.governance.config import RolloutMode
 from ws1ai.sandbox import SandboxState
+from ws1ai.sandbox.server import serve_in_background
 from ws1ai.uem import UEMClient
 
 pytestmark = pytest.mark.prefect
@@ -109,8 +114,8 @@ def test_a_compromised_sensitive_device_with_a_lasting_violation_is_wiped_after_
     tenant: httpx.Client, approve_in_background: Callable[..., Thread]
 ) -> None:
     device = _pick_devices()["compromised_sensitive"]
-    # Workspace ONE told the receiver ten days ago that the device fell out of compliance.
-    ten_days_ago = datetime.now(UTC) - timedelta(days=10)
+    # Workspace ONE told the receiver ten days ago (tenant clock) that the device fell out of compliance.
+    ten_days_ago = SANDBOX.now() - timedelta(days=10)
     emit_event(
         event=COMPLIANCE_EVENT,
         resource={
@@ -134,10 +139,8 @@ def test_a_compromised_sensitive_device_with_a_lasting_violation_is_wiped_after_
 
 def _wait_for_history(device: int) -> None:
     """The event persister writes in batches: wait until the flow's own reader sees the event."""
-    deadline = time.monotonic() + 30
-    while not read_compliance_history.fn([device]).height:
-        assert time.monotonic() < deadline, "the compliance event never reached Prefect's event store"
-        time.sleep(0.5)
+    seen = wait_for(lambda: read_compliance_history.fn([device]).height, interval=0.5)
+    assert seen, "the compliance event never reached Prefect's event store"
 
 
 def test_approve_mode_acts_after_approval_and_a_rerun_repeats_nothing(
@@ -184,6 +187,14 @@ def test_rejected_approval_executes_only_what_needed_none(
     )
     assert state.is_completed(), state
     assert tenant_writes(tenant) == []
+    # Something was planned for both devices, and the audit trail shows each plan rejected, not forgotten.
+    records = PrefectAuditStore().read(run_keys=["t-reject"])
+    planned = {r.correlation_id for r in records if r.status is AuditStatus.PLANNED}
+    rejected = {r.correlation_id for r in records if r.status is AuditStatus.REJECTED}
+    targets = {t for r in records if r.status is AuditStatus.PLANNED for t in r.action.targets}
+    assert targets == {str(devices["compromised"]), str(devices["unencrypted_mac"])}
+    assert planned and rejected == planned
+    assert not any(r.status is AuditStatus.EXECUTED for r in records)
 
 
 def test_event_runs_within_the_hour_share_one_fleet_export(tenant: httpx.Client) -> None:
@@ -213,3 +224,106 @@ def test_event_runs_within_the_hour_share_one_fleet_export(tenant: httpx.Client)
     assert report_runs() == after_first  # the second event's run reused them
     [row] = _artifact_rows(second, "compliance-triage-priorities")
     assert row["device"] == devices["unencrypted_mac"] and "storage is not encrypted" in row["reasons"]
+
+
+def _emit_violation(device: int, started: datetime) -> None:
+    """What the webhook receiver posts when Workspace ONE reports a compliance change (tenant-clock time)."""
+    emit_event(
+        event=COMPLIANCE_EVENT,
+        resource={
+            "prefect.resource.id": f"ws1.device.{device}",
+            "prefect.resource.name": str(device),
+            "ws1.device.compliance-status": "NonCompliant",
+        },
+        payload={"event_time": started.isoformat(), "compliance_status": "NonCompliant"},
+    )
+    _wait_for_history(device)
+
+
+def _audited(run_key: str) -> dict[int, Action]:
+    """The actions the audit trail recorded for `run_key`, by device."""
+    return {
+        int(r.action.targets[0]): r.action
+        for r in PrefectAuditStore().read(run_keys=[run_key])
+        if r.status is AuditStatus.PLANNED
+    }
+
+
+def test_a_violation_just_begun_is_not_weeks_old_and_not_despite_reminders(tenant: httpx.Client) -> None:
+    """The age is measured on the tenant's clock, which here is weeks behind this machine's calendar."""
+    device = _pick_devices()["plain"]
+    assert SANDBOX.now().date() != datetime.now(UTC).date()  # otherwise this test proves nothing
+    _emit_violation(device, SANDBOX.now())  # just now, on the tenant's clock
+    state = compliance_triage(
+        mode=RolloutMode.OBSERVE, device_ids=[device], run_key="t-fresh", return_state=True
+    )
+    assert state.is_completed(), state
+    [row] = _artifact_rows(state, "compliance-triage-priorities")
+    assert row["days_non_compliant"] == 0
+    [decision] = _artifact_rows(state, "compliance-triage-decisions")
+    assert decision["remediation"] == "notify_user" and "despite" not in decision["why"]
+    assert decision["why"].startswith("non-compliant for 0 days;")
+    # The audit trail says the same, and that the rule decided because no LLM is configured.
+    action = _audited("t-fresh")[device]
+    assert action.rationale == decision["why"]
+    assert (action.decided_by, action.prompt_version, action.model_version) == ("rule", None, None)
+    assert action.fallback_reason is not None and "not configured" in action.fallback_reason
+
+
+def test_despite_reminders_only_after_a_reminder_was_executed(tenant: httpx.Client) -> None:
+    device = _pick_devices()["plain"]
+    _emit_violation(device, SANDBOX.now() - timedelta(days=12))
+    # Twelve days, but nobody was reminded: the reminder goes out first (auto mode: it is low tier).
+    first = compliance_triage(
+        mode=RolloutMode.AUTO, device_ids=[device], run_key="t-remind-1", return_state=True
+    )
+    assert first.is_completed(), first
+    [decision] = _artifact_rows(first, "compliance-triage-decisions")
+    assert decision["remediation"] == "notify_user"
+    assert decision["why"] == "non-compliant for 12 days and no reminder sent yet: remind the user first"
+    pushes = [e for e in tenant_writes(tenant) if "/messages/push" in str(e["path"]).lower()]
+    assert [e["device_ids"] for e in pushes] == [[device]]
+    # The next day's run: the audit trail shows one executed reminder during this violation.
+    second = compliance_triage(
+        mode=RolloutMode.OBSERVE, device_ids=[device], run_key="t-remind-2", return_state=True
+    )
+    assert second.is_completed(), second
+    [decision] = _artifact_rows(second, "compliance-triage-decisions")
+    assert decision["remediation"] == "escalate"
+    assert decision["why"] == "non-compliant for 12 days despite 1 reminder sent during this violation"
+    ticket = _audited("t-remind-2")[device]
+    assert ticket.kind is ActionKind.ITSM_TICKET and ticket.payload["category"] == "security"
+
+
+def test_the_llm_decides_inside_the_flow_and_sees_no_personal_data(tenant: httpx.Client) -> None:
+    """The fake OpenAI server answers the first device and garbles the second: one LLM decision (its model
+    and prompt version recorded) and one rule decision (with why), and no name, email or serial sent."""
+    devices = _pick_devices()
+    ids = [devices["compromised"], devices["unencrypted_mac"]]
+    server = FakeOpenAI()
+    answer = {"remediation": "escalate", "rationale": "needs a technician's look", "confidence": 0.55}
+    server.script(Reply(content=json.dumps(answer)), Reply(content="not json at all"))
+    with serve_in_background(server.app()) as base_url, pytest.MonkeyPatch.context() as env:
+        env.setenv("OPENAI_BASE_URL", f"{base_url}/v1")
+        env.setenv("OPENAI_API_KEY", "sk-test")
+        env.setenv("OPENAI_MODEL", "fake-1")
+        state = compliance_triage(
+            mode=RolloutMode.OBSERVE, device_ids=ids, run_key="t-llm", return_state=True
+        )
+    assert state.is_completed(), state
+    assert len(server.requests) == 2
+    sent = json.dumps(server.requests)
+    for device_id in ids:
+        record = SANDBOX.devices[device_id]
+        for personal in (record.serial, record.user_name, record.user_email):
+            assert personal and personal not in sent, f"{personal!r} reached the LLM"
+    audited = _audited("t-llm")
+    by_llm = [a for a in audited.values() if a.decided_by == "llm"]
+    by_rule = [a for a in audited.values() if a.decided_by == "rule"]
+    assert len(by_llm) == 1 and len(by_rule) == 1, audited
+    assert by_llm[0].rationale == "needs a technician's look" and by_llm[0].kind is ActionKind.ITSM_TICKET
+    prompt = load_prompt("compliance_triage").ref
+    assert (by_llm[0].model_version, by_llm[0].prompt_version) == ("fake-1", prompt)
+    assert by_llm[0].fallback_reason is None
+    assert by_rule[0].prompt_version is None and by_rule[0].model_version is None
+    assert by_rule[0].fallback_reason is not None and "invalid" in by_rule[0].fallback_reason

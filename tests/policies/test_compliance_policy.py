@@ -45,7 +45,9 @@ def _facts(**overrides: object) -> DeviceFacts:
         ),
         ({"data_sensitivity": "high", "days_non_compliant": 10}, Remediation.QUARANTINE),
         ({"encrypted": False}, Remediation.INSTALL_PROFILE),
-        ({"days_non_compliant": 30}, Remediation.ESCALATE),
+        ({"days_non_compliant": 30, "reminders_sent": 2}, Remediation.ESCALATE),
+        # A long violation nobody reminded the user of: the reminder comes first (the ladder's first rung).
+        ({"days_non_compliant": 30}, Remediation.NOTIFY_USER),
         ({}, Remediation.NOTIFY_USER),
     ],
 )
@@ -70,6 +72,52 @@ def test_quarantine_is_high_tier_and_a_missing_profile_escalates_instead() -> No
     )
     assert ticket.kind is ActionKind.ITSM_TICKET
     assert "42" in ticket.payload["short_description"]
+    assert ticket.payload["category"] == "security"  # a compliance matter, not a hardware fault
+    assert "no tag named 'Quarantine'" in ticket.rationale  # why a human gets it instead
+
+
+def test_the_configured_quarantine_tag_is_named_and_hashed_not_a_hard_coded_one() -> None:
+    facts = _facts(compromised=True)
+    triage = triage_by_policy(facts)
+    [default] = remediation_actions(facts, triage, run_key="r", encryption_profile_id=1, quarantine_tag_id=9)
+    [custom] = remediation_actions(
+        facts, triage, run_key="r", encryption_profile_id=1, quarantine_tag_id=9, quarantine_tag="Restricted"
+    )
+    assert custom.payload == {"tag_id": 9, "tag": "Restricted"}
+    assert custom.correlation_id != default.correlation_id
+
+
+def test_provenance_says_who_decided_and_why_the_llm_did_not() -> None:
+    facts = _facts()
+    triage = triage_by_policy(facts)
+    [rule] = remediation_actions(
+        facts,
+        triage,
+        run_key="r",
+        encryption_profile_id=1,
+        quarantine_tag_id=9,
+        decided_by="rule",
+        model_version="gpt-x",
+        prompt_version="compliance_triage@v1",
+        fallback_reason="LLM not configured (OPENAI_API_KEY unset)",
+    )
+    # The rule was not prompted: no prompt or model version, and the reason the LLM did not decide.
+    assert (rule.decided_by, rule.prompt_version, rule.model_version) == ("rule", None, None)
+    assert rule.fallback_reason == "LLM not configured (OPENAI_API_KEY unset)"
+    [llm] = remediation_actions(
+        facts,
+        triage,
+        run_key="r",
+        encryption_profile_id=1,
+        quarantine_tag_id=9,
+        decided_by="llm",
+        model_version="gpt-x",
+        prompt_version="compliance_triage@v1",
+        fallback_reason="ignored",
+    )
+    assert (llm.decided_by, llm.prompt_version, llm.model_version) == ("llm", "compliance_triage@v1", "gpt-x")
+    assert llm.fallback_reason is None
+    assert llm.correlation_id == rule.correlation_id  # provenance is not what the action does
 
 
 def test_the_same_decision_in_the_same_run_has_the_same_correlation_id() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 
 import httpx
 import polars as pl
@@ -39,6 +39,7 @@ class ReportExporter:
         headers, _ = authenticator_for(self.settings, self._raw).headers()
         base = self.intelligence.base_url or self.settings.base_url
         self._http = ConnectorHTTP("Intelligence", base, headers=headers, http=self._raw)
+        self.completed_at: datetime | None = None  # tenant time of the last finished export, if it said
 
     def __enter__(self) -> ReportExporter:
         return self
@@ -66,8 +67,11 @@ class ReportExporter:
             found = self._http.request(
                 "POST", f"/v1/reports/{report_id}/downloads/search", json={"offset": 0, "page_size": 50}
             ).json()
-            status = {str(r.get("id")): r.get("status") for r in found.get("data", {}).get("results", [])}
+            runs = {str(r.get("id")): r for r in found.get("data", {}).get("results", [])}
+            status = {k: r.get("status") for k, r in runs.items()}
             if status.get(tracking) == "COMPLETED":
+                # The tenant's own clock when it finished the run: "now" for ages measured in its data.
+                self.completed_at = _tenant_time(runs[tracking].get("completed_at"))
                 return self._http.request("GET", f"/v1/reports/tracking/{tracking}/download").content
             if status.get(tracking) in {"FAILED", "CANCELLED"} or time.monotonic() > deadline:
                 raise RuntimeError(f"report {name!r} run {tracking} is {status.get(tracking) or 'missing'}")
@@ -76,3 +80,14 @@ class ReportExporter:
     def frame(self, name: str, *, start_date: date | None = None) -> pl.DataFrame:
         csv = self.export(name, start_date=start_date)
         return pl.read_csv(io.BytesIO(csv), try_parse_dates=True) if csv.strip() else pl.DataFrame()
+
+
+def _tenant_time(value: object) -> datetime | None:
+    """An ISO timestamp as naive UTC (UEM's convention), or None when absent or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return stamp.astimezone(UTC).replace(tzinfo=None) if stamp.tzinfo else stamp

@@ -81,7 +81,8 @@ class LLMDecider:
     ) -> Decided[T]:
         """Return the LLM's validated answer for `context`, or `fallback()` with the reason it was needed."""
         if self._client is None:
-            return Decided(fallback(), "policy", prompt.ref, None, "no LLM configured (OPENAI_API_KEY unset)")
+            why = "LLM not configured (OPENAI_API_KEY unset)"
+            return Decided(fallback(), "policy", prompt.ref, None, why)
         redactor = Redactor(names=known_names)
         safe_context = redactor.redact(dict(context))
         try:
@@ -94,16 +95,20 @@ class LLMDecider:
                 response_format=answer_type,
                 temperature=0,
             )
-            parsed = completion.choices[0].message.parsed
+            message = completion.choices[0].message
+            if message.refusal:
+                # A refusal is the model declining, not a malformed answer: the audit trail says which.
+                return self._fallback(prompt, fallback, f"LLM refused: {message.refusal[:120]}")
+            parsed = message.parsed
             if parsed is None:
                 raise ValueError("the model returned no parsable answer")
             restored = answer_type.model_validate(redactor.restore(parsed.model_dump(mode="json")))
         except openai.APITimeoutError:
-            return self._fallback(prompt, fallback, "LLM call timed out")
+            return self._fallback(prompt, fallback, "LLM error: call timed out")
         except openai.APIStatusError as exc:
-            return self._fallback(prompt, fallback, f"LLM endpoint answered HTTP {exc.status_code}")
+            return self._fallback(prompt, fallback, f"LLM error: endpoint answered HTTP {exc.status_code}")
         except openai.APIConnectionError:
-            return self._fallback(prompt, fallback, "LLM endpoint unreachable")
+            return self._fallback(prompt, fallback, "LLM error: endpoint unreachable")
         except (ValidationError, ValueError, openai.LengthFinishReasonError) as exc:
             return self._fallback(prompt, fallback, f"LLM answer invalid: {type(exc).__name__}")
         return Decided(restored, "llm", prompt.ref, self.settings.model)

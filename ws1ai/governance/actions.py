@@ -170,6 +170,9 @@ class Action(BaseModel):
     model_version: str | None = None
     prompt_version: str | None = None
     decided_by: Literal["model", "llm", "rule", "human", "rollback"] = "rule"
+    fallback_reason: str | None = Field(
+        None, description="why a rule decided where an LLM or model was asked first (not hashed)"
+    )
     inverse_of: str | None = Field(None, description="correlation id of the action this one undoes")
 
     @model_validator(mode="before")

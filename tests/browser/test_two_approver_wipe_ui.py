@@ -16,6 +16,9 @@ find the wipe already executed. tests/browser/test_approval_ui.py covers both UI
 
 from __future__ import annotations
 
+import contextvars
+import threading
+import time
 from collections import Counter
 from typing import Any
 
@@ -49,6 +52,43 @@ def _approve_as(page: Any, dialog: Any, pending: Any, approver: str, comment: st
     token; returns (code field, submit button), not yet clicked."""
     code = approval_code(pending, approver=approver, token=token_for(approver))
     return fill_approval_form(page, UI, dialog, approver=approver, code=code, comment=comment)
+
+
+def _answer_follow_ups(wipe_request: Any, flow_thread: threading.Thread) -> None:
+    """Offboarding asks once more after the wipe's outcome is known (its follow-up records). This test is
+    about the wipe, so follow-up requests of the same run are approved through the API, by FIRST, until the
+    flow ends. From another thread: Playwright's sync API keeps an event loop running in the test's thread."""
+    from ws1ai.governance.approval import Decision
+    from ws1ai.governance.resume import list_pending, submit_decision
+
+    def answer() -> None:
+        answered: set[str] = set()
+        deadline = time.monotonic() + 180
+        while flow_thread.is_alive() and time.monotonic() < deadline:
+            try:
+                waiting = [
+                    p
+                    for p in list_pending()
+                    if p.flow_run_id == wipe_request.flow_run_id
+                    and p.request.title != wipe_request.request.title
+                    and p.request.pause_key not in answered
+                ]
+            except Exception:  # a busy server: look again
+                waiting = []
+            for p in waiting:
+                answered.add(p.request.pause_key)
+                submit_decision(
+                    p.flow_run_id,
+                    approver=FIRST,
+                    credential=token_for(FIRST),
+                    decision=Decision.APPROVE,
+                    request=p.request,
+                )
+            time.sleep(0.5)
+
+    worker = threading.Thread(target=contextvars.copy_context().run, args=(answer,), daemon=True)
+    worker.start()
+    worker.join(timeout=200)
 
 
 def _submit_and_wait_for_wipe_alone(
@@ -140,6 +180,7 @@ def test_wipe_needs_two_distinct_approvers_through_the_ui_form(
         submit.click()
         expect(dialog).to_be_hidden()
 
+        _answer_follow_ups(pending, flow_thread)
         await_flow_completed(page, flow_thread, outcome)
     finally:
         if flow_thread.is_alive() and pending is not None:

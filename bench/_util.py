@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import resource
-import socket
 from pathlib import Path
 
+from ws1ai.net import free_port
 
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+__all__ = ["free_port", "memory_mb", "percentile"]  # free_port: the shared one, re-exported for the scripts
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import base64
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,7 @@ import httpx
 
 from deployments.events import device_event
 from deployments.payloads import UEMEvent
+from ws1ai.net import free_port
 
 USER, PASSWORD = "bench-notifier", "bench-webhook-password"
 AUTH = {"Authorization": "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()}
@@ -65,12 +65,6 @@ def uem_event(device_id: int, i: int) -> dict[str, Any]:
         "Platform": "AppleOsX", "OperatingSystem": "14.4.1", "Ownership": "CorporateDedicated",
         "DeviceUUID": f"00000000-0000-4000-8000-{device_id:012d}",
     }  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager

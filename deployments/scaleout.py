@@ -17,7 +17,6 @@ import argparse
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,8 @@ from uuid import UUID
 
 import httpx
 
+from ws1ai.net import free_port
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 POSTGRES_SCRIPT = PROJECT_DIR / "scripts" / "ci" / "postgres.sh"
 WORK_POOL = "ws1ai-process"
@@ -39,12 +40,6 @@ FINAL_STATES = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 class PostgresUnavailable(RuntimeError):
     """PostgreSQL is not installed and `postgres.sh` cannot install it here (not root, no apt-get)."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # ---------------------------------------------------------------------------------------------- processes

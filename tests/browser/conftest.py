@@ -17,12 +17,10 @@ import contextvars
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -31,7 +29,9 @@ import httpx
 import pytest
 
 # The flow fixtures, reused as they are (they resolve `prefect_server` to the override below).
+from tests._wait import wait_for
 from tests.flows.conftest import sandbox_state, sandbox_url, tenant
+from ws1ai.net import free_port
 
 __all__ = ["sandbox_state", "sandbox_url", "tenant"]
 
@@ -69,10 +69,11 @@ BROWSER_TEST = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _healthy(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/api/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def _tail(home: Path) -> str:
@@ -88,7 +89,7 @@ def prefect_ui_url() -> Iterator[str]:
     if reason:
         pytest.skip(reason)
     home = Path(tempfile.mkdtemp(prefix="ws1ai-prefect-ui-"))
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
@@ -124,18 +125,11 @@ def prefect_ui_url() -> Iterator[str]:
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"prefect server exited with {proc.returncode}:\n{_tail(home)}")
-            try:
-                if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"prefect server not healthy after 120 s:\n{_tail(home)}")
-            time.sleep(0.5)
+        healthy = wait_for(lambda: proc.poll() is not None or _healthy(base), timeout=120, interval=0.5)
+        if proc.poll() is not None:
+            raise RuntimeError(f"prefect server exited with {proc.returncode}:\n{_tail(home)}")
+        if not healthy:
+            raise RuntimeError(f"prefect server not healthy after 120 s:\n{_tail(home)}")
         yield base
     finally:
         proc.terminate()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import itertools
 import os
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from deployments.webhook import WebhookSettings, create_receiver
+from tests._wait import wait_for
 from ws1ai.sandbox.server import serve_in_background
 
 # Prefect's event persister writes to the database every 5 s (or per 20 events): every read-back here would
@@ -78,14 +78,14 @@ def events_for(
 ) -> list[dict[str, Any]]:
     """Events Prefect stored on `resource_id`, polling until at least `expect` are there (or timeout)."""
     body = {"filter": {"resource": {"id": [resource_id]}}, "limit": 50}
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def read() -> list[dict[str, Any]]:
         resp = httpx.post(f"{api_url}/events/filter", json=body, timeout=10)
         resp.raise_for_status()
         events: list[dict[str, Any]] = resp.json()["events"]
-        if len(events) >= expect or time.monotonic() > deadline:
-            return events
-        time.sleep(0.2)
+        return events
+
+    return wait_for(read, lambda events: len(events) >= expect, timeout=timeout)
 
 
 def settle(client: Any, base: str = "") -> dict[str, Any]:

@@ -4,7 +4,6 @@ own event notifications (UEM → receiver → Prefect), all through real HTTP.""
 from __future__ import annotations
 
 import json
-import socket
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -15,17 +14,12 @@ from fastapi import FastAPI, Request, Response
 from deployments.deadletters import DeadLetters
 from deployments.webhook import notification_model
 from tests.deployments.conftest import basic, events_for, live_receiver, settings_for, settle, uem_payload
+from ws1ai.net import free_port
 from ws1ai.sandbox import SandboxState, create_app
 from ws1ai.sandbox.server import serve_in_background
 from ws1ai.settings import UEMSettings
 
 pytestmark = pytest.mark.prefect
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _forwarder(api_url: str) -> FastAPI:
@@ -46,7 +40,7 @@ def _forwarder(api_url: str) -> FastAPI:
 
 
 def test_outage_then_replay_endpoint(prefect_server: str, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     settings = settings_for(prefect_server, tmp_path, prefect_api_url=f"http://127.0.0.1:{port}/api")
     bodies = [uem_payload() for _ in range(3)]
     with live_receiver(settings) as url:

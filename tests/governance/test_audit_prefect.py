@@ -5,13 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from prefect import flow, get_client
 from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
 
+from tests._wait import wait_for
 from ws1ai.governance.actions import Action, ActionKind
 from ws1ai.governance.audit import PrefectAuditStore, devices_touched_since, flush_events
 from ws1ai.governance.audit_export import export
@@ -60,17 +60,11 @@ def test_governed_run_is_audited_readable_and_never_repeated(
     tag_cid = actions[0].correlation_id
     # Events: one per device, resource ws1.device.<id>, related to the flow run; they arrive asynchronously.
     with get_client(sync_client=True) as client:
-        for _ in range(50):
-            page = client.read_events(
-                filter=EventFilter(
-                    event=EventNameFilter(name=["ws1ai.action.executed"]),
-                    resource=EventResourceFilter(id=["ws1.device.501", "ws1.device.502"]),
-                ),
-                limit=50,
-            )
-            if len(page.events) >= 2:
-                break
-            time.sleep(0.2)
+        flt = EventFilter(
+            event=EventNameFilter(name=["ws1ai.action.executed"]),
+            resource=EventResourceFilter(id=["ws1.device.501", "ws1.device.502"]),
+        )
+        page = wait_for(lambda: client.read_events(filter=flt, limit=50), lambda p: len(p.events) >= 2)
     assert sorted(e.resource.id for e in page.events) == ["ws1.device.501", "ws1.device.502"]
     ev = page.events[0]
     assert ev.payload["correlation_id"] == tag_cid and ev.payload["model_version"] == "health-1.0"
@@ -82,11 +76,9 @@ def test_governed_run_is_audited_readable_and_never_repeated(
     # Events are persisted asynchronously by the server, so poll until they have all landed.
     key = lambda r: (r.record_id, r.status, r.action.targets)  # noqa: E731
     from_artifacts = sorted(map(key, store._read_artifacts(since, None)))
-    for _ in range(100):
-        from_events = sorted(map(key, store._read_events(since, None)))
-        if from_events == from_artifacts:
-            break
-        time.sleep(0.2)
+    from_events = wait_for(
+        lambda: sorted(map(key, store._read_events(since, None))), lambda got: got == from_artifacts
+    )
     assert from_events == from_artifacts
     # planned/started/executed per action, and the re-run's "skipped" (already executed) for each
     assert len(from_artifacts) == 2 * 4

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,6 +13,7 @@ from prefect import flow, get_client
 from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
 
 from tasks.actions import ActionExecutor
+from tests._wait import wait_for
 from ws1ai.governance.actions import Action, ActionKind
 from ws1ai.governance.audit import AuditStatus, PrefectAuditStore, flush_events
 from ws1ai.governance.audit_export import export
@@ -101,17 +101,13 @@ def test_rerun_writes_nothing_twice_and_records_why(
     flush_events()
     wanted = {f"ws1.device.{d}" for d in devices}
     with get_client(sync_client=True) as client:
-        for _ in range(50):
-            page = client.read_events(
-                filter=EventFilter(
-                    event=EventNameFilter(name=["ws1ai.action.skipped"]),
-                    resource=EventResourceFilter(id=sorted(wanted)),
-                ),
-                limit=50,
-            )
-            if len(page.events) >= len(wanted):
-                break
-            time.sleep(0.2)
+        flt = EventFilter(
+            event=EventNameFilter(name=["ws1ai.action.skipped"]),
+            resource=EventResourceFilter(id=sorted(wanted)),
+        )
+        page = wait_for(
+            lambda: client.read_events(filter=flt, limit=50), lambda p: len(p.events) >= len(wanted)
+        )
     assert {e.resource.id for e in page.events} == wanted
 
     # The export answers "why did the re-run do nothing?" without hiding that the actions did run.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from prefect.states import Completed
 
 from flows._govern import govern_and_act
 from models.health import HealthConfig, HealthModel, score_health, train_health
+from models.metrics import ranking_metrics, threshold_metrics
 from models.registry import load_model
 from tasks.telemetry import (
     infer_failures,
@@ -44,23 +46,47 @@ from ws1ai.policies.health import (
     DeviceRisk,
     HealthDecision,
     HealthVerdict,
+    ModelEvidence,
+    TrustFloor,
     decide_health,
     flag_devices,
     health_actions,
+    trust_problems,
 )
 
-__all__ = ["predictive_health"]
+__all__ = ["FittedModel", "health_model", "predictive_health", "validation_evidence"]
 
 DEFAULT_CLEANUP_SCRIPTS = {"WinRT": "Clear temporary files"}
 REPORT_DIR = Path(".ws1ai") / "reports"
 
 
+@dataclass(frozen=True)
+class FittedModel:
+    """The model to score with (None: none could be trained) and why it may not act (empty: it may)."""
+
+    model: HealthModel | None
+    version: str
+    refusal: list[str] = field(default_factory=list)
+    evidence: ModelEvidence | None = None
+
+
 @task(name="health-model", cache_policy=NO_CACHE)
 def health_model(
-    model_path: str | None, devices: pl.DataFrame, telemetry: pl.DataFrame, horizon_days: int, max_iter: int
-) -> tuple[HealthModel, str]:
-    """The registry's model at `model_path`, or one trained here on the tenant's own (bounded) history."""
+    model_path: str | None,
+    devices: pl.DataFrame,
+    telemetry: pl.DataFrame,
+    horizon_days: int,
+    max_iter: int,
+    floor: TrustFloor | None = None,
+) -> FittedModel:
+    """The registry's model at `model_path`, or one trained here on the tenant's own (bounded) history.
+
+    A model trained here must clear the trust floor (`ws1ai.policies.health.trust_problems`): enough
+    inferred failures to train on and to validate with, and validated quality at its own threshold. When
+    it does not, `refusal` says why and the flow proposes nothing.
+    """
     log = get_run_logger()
+    floor = floor or TrustFloor()
     if model_path:
         estimators, card = load_model(model_path, "health")
         model = HealthModel.restore(estimators, card.features, card.params)
@@ -71,7 +97,10 @@ def health_model(
                 model.config.horizon_days,
                 horizon_days,
             )
-        return model, card.model_version
+        return FittedModel(model, card.model_version)
+    last = telemetry["date"].max()
+    assert isinstance(last, dt.date)
+    version = f"health-tenant-{last.isoformat()}"
     failures = infer_failures(devices, telemetry)
     log.warning(
         "no model_path: training a health model in this run on the tenant's own history (%d devices, %d "
@@ -81,14 +110,56 @@ def health_model(
         telemetry.height,
         failures.height,
     )
+    if failures.height < floor.min_failures:
+        # Too few to train on, let alone validate: do not spend the CPU on a model that may not act.
+        why = (
+            f"{failures.height} failures inferred from the tenant's history; at least {floor.min_failures} "
+            "are needed before a model trained in the run may propose anything"
+        )
+        return FittedModel(None, version, [why])
     cfg = HealthConfig(horizon_days=horizon_days, max_iter=max_iter)
     try:
-        model, _ = train_health({"devices": devices, "telemetry": telemetry, "failures": failures}, cfg)
+        model, valid = train_health({"devices": devices, "telemetry": telemetry, "failures": failures}, cfg)
     except ValueError as exc:
-        raise RuntimeError(f"cannot train on this tenant's history ({exc}); pass model_path") from exc
-    last = telemetry["date"].max()
-    assert isinstance(last, dt.date)
-    return model, f"health-tenant-{last.isoformat()}"
+        return FittedModel(None, version, [f"cannot train on this tenant's history: {exc}"])
+    evidence = validation_evidence(model, valid, failures.height)
+    return FittedModel(model, version, trust_problems(evidence, floor), evidence)
+
+
+def validation_evidence(model: HealthModel, valid: pl.DataFrame, failures: int) -> ModelEvidence:
+    """What the model's validation period says about it (weights count sampled negatives, as in training)."""
+    y, s, w = valid["label"].to_numpy(), valid["score"].to_numpy(), valid["w"].to_numpy()
+    cfg = model.config
+    return ModelEvidence(
+        failures=failures,
+        validation_failures=valid.filter(pl.col("label") == 1)["device_id"].n_unique(),
+        pr_auc=ranking_metrics(y, s, w)["pr_auc"],
+        precision_at_threshold=threshold_metrics(y, s, model.threshold, w)["precision"],
+        break_even_precision=cfg.cost_false_alarm / (cfg.cost_false_alarm + cfg.cost_miss),
+    )
+
+
+def publish_refusal(fitted: FittedModel) -> str:
+    """The trust artifact of an observe-only run; returns the one-line reason for the run's state."""
+    reason = "; ".join(fitted.refusal)
+    ev = fitted.evidence
+    facts = (
+        ""
+        if ev is None
+        else f"\n\nValidation: {ev.failures} failures, {ev.validation_failures} in the validation period, "
+        f"average precision {ev.pr_auc if ev.pr_auc is None else round(ev.pr_auc, 3)}, precision at the "
+        f"threshold {ev.precision_at_threshold:.1%} (break-even {ev.break_even_precision:.1%})."
+    )
+    create_markdown_artifact(
+        key="predictive-health-trust",
+        markdown=f"### Observe-only: model `{fitted.version}` may not act\n\n"
+        + "\n".join(f"- {why}" for why in fitted.refusal)
+        + facts
+        + "\n\nNothing was proposed. Pass `model_path` for a vetted model from `ws1ai models train health` "
+        "(see models/README.md, trust floor).",
+        description="Why predictive health proposed nothing",
+    )
+    return f"observe-only, nothing proposed: model {fitted.version} may not act ({reason})"
 
 
 @task(name="score-fleet", cache_policy=NO_CACHE)
@@ -171,28 +242,44 @@ def predictive_health(
     report_dir: str | None = None,
     approval_timeout_seconds: int | None = None,
 ) -> State[Any]:
-    """Act on devices above `threshold` (default: the model's own), or on the `review_budget` riskiest."""
+    """Act on devices at or above the model's validated threshold (`threshold` may only raise it), at most
+    the `review_budget` riskiest of them. A model trained in the run that is too thin to trust acts on
+    nothing: the run ends `SKIPPED` (observe-only) with the reason in its message and an artifact."""
     log = get_run_logger()
     devices, telemetry = read_fleet(max_devices, history_days)
     if telemetry.height == 0:
         return Completed(name="SKIPPED", message="no telemetry to score")
-    model, version = health_model(model_path, devices, telemetry, horizon_days, max_train_iter)
+    fitted = health_model(model_path, devices, telemetry, horizon_days, max_train_iter)
+    if fitted.model is None:
+        message = publish_refusal(fitted)
+        log.warning("%s", message)
+        return Completed(name="SKIPPED", message=message)
+    model, version = fitted.model, fitted.version
     scored, as_of = score_fleet(model, version, devices, telemetry)
-    cut = threshold if threshold is not None or review_budget is not None else model.threshold
-    flagged = flag_devices(scored, threshold=cut, review_budget=review_budget)
-    lowest = flagged["failure_probability"].min()  # a budget cut: show where it fell
-    shown_cut = cut if cut is not None else (lowest if isinstance(lowest, float) else None)
-    png = plot_risk(
-        scored, shown_cut, as_of, Path(report_dir or REPORT_DIR) / f"predictive-health-{as_of}.png"
+    # The model's validated threshold is a floor: a caller may ask for a stricter cut, never a looser one,
+    # and the review budget only caps the list (it never fills it with devices below the cut).
+    cut = model.threshold if threshold is None else max(threshold, model.threshold)
+    if threshold is not None and threshold < model.threshold:
+        log.warning("threshold %.4f is below the model's validated %.4f: using %.4f", threshold, cut, cut)
+    png = plot_risk(scored, cut, as_of, Path(report_dir or REPORT_DIR) / f"predictive-health-{as_of}.png")
+    # A model that may not act proposes nothing: the plot is still published for the operator to look at.
+    flagged = (
+        scored.clear() if fitted.refusal else flag_devices(scored, threshold=cut, review_budget=review_budget)
     )
+    above = int((scored["failure_probability"] >= cut).sum())
     encoded = base64.b64encode(png.read_bytes()).decode()
+    budget = f", at most {review_budget}" if review_budget is not None else ""
     create_markdown_artifact(
         key="predictive-health-risk",
         markdown=f"![risk distribution](data:image/png;base64,{encoded})\n\n"
-        f"{flagged.height} of {scored.height} devices above the cut; model `{version}`; "
-        f"plot saved as `{png}`.",
+        f"{above} of {scored.height} devices at or above the validated threshold {cut:.4f}; "
+        f"{flagged.height} proposed{budget}; model `{version}`; plot saved as `{png}`.",
         description=f"Failure risk distribution as of {as_of}",
     )
+    if fitted.refusal:
+        message = publish_refusal(fitted)
+        log.warning("%s (%d of %d devices at or above its threshold)", message, above, scored.height)
+        return Completed(name="SKIPPED", message=message)
     log.info("%d of %d devices flagged (model %s, as of %s)", flagged.height, scored.height, version, as_of)
     if flagged.height == 0:
         return Completed(name="SKIPPED", message="no device above the threshold")
@@ -224,9 +311,10 @@ def predictive_health(
     if not actions:
         pending = sum(v.decision is HealthDecision.ALREADY_PENDING for _, v in decided)
         return Completed(name="SKIPPED", message=f"{pending} flagged device(s) already pending replacement")
+    devices_acted_on = len({t for a in actions for t in a.targets})
     return govern_and_act(
         actions,
-        title=f"Predictive health: act on {flagged.height} at-risk devices",
+        title=f"Predictive health: {len(actions)} action(s) on {devices_acted_on} at-risk device(s)",
         mode=mode,
         dry_run=dry_run,
         approval_timeout_seconds=approval_timeout_seconds,

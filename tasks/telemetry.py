@@ -139,7 +139,10 @@ def read_fleet(max_devices: int, history_days: int) -> tuple[pl.DataFrame, pl.Da
                 "warranty_end": pl.Date(),
             },
         )
-        start = dt.date.today() - dt.timedelta(days=history_days)
+        # The window ends at the tenant's today (its clock as it finished the inventory export), not this
+        # machine's: a tenant whose clock is weeks behind would otherwise lose weeks of history.
+        today = (reports.completed_at or dt.datetime.now(dt.UTC)).date()
+        start = today - dt.timedelta(days=history_days)
         telemetry = report_frame(reports.export(TELEMETRY_REPORT, start_date=start), TELEMETRY_SCHEMA)
     if telemetry.height:
         # The export's newest day, not the calendar: a tenant whose telemetry lags still gets a full window.

@@ -6,13 +6,18 @@ import polars as pl
 import pytest
 
 from ws1ai.governance.actions import ActionKind, RiskTier
+from ws1ai.governance.config import GovernanceSettings, RolloutMode
+from ws1ai.governance.planning import Disposition, plan_actions
 from ws1ai.policies.health import (
     PENDING_REPLACEMENT,
+    REPLACEMENT_TIER,
     DeviceRisk,
     HealthDecision,
+    ModelEvidence,
     decide_health,
     flag_devices,
     health_actions,
+    trust_problems,
 )
 
 
@@ -93,10 +98,55 @@ def test_already_pending_devices_get_no_action_and_reruns_keep_their_ids() -> No
     assert [a.correlation_id for a in first] == [a.correlation_id for a in again]
 
 
-def test_flagging_by_threshold_budget_or_both() -> None:
+def test_the_budget_caps_above_the_threshold_and_never_fills_below_it() -> None:
     scored = pl.DataFrame({"device_id": [1, 2, 3, 4], "failure_probability": [0.9, 0.2, 0.6, 0.6]})
     assert flag_devices(scored, threshold=0.5)["device_id"].to_list() == [1, 3, 4]
-    assert flag_devices(scored, review_budget=2)["device_id"].to_list() == [1, 3]
+    assert flag_devices(scored, threshold=0.5, review_budget=2)["device_id"].to_list() == [1, 3]
+    # Room for three, one above the threshold: one is proposed, device 3 (0.6) is not pulled in.
     assert flag_devices(scored, threshold=0.7, review_budget=3)["device_id"].to_list() == [1]
-    with pytest.raises(ValueError, match="threshold or a review budget"):
-        flag_devices(scored)
+    # A healthy fleet with a budget proposes nobody (the issue: a top-50 budget filled with 2 % risks).
+    healthy = pl.DataFrame(
+        {"device_id": list(range(60)), "failure_probability": [0.015 + i / 4000 for i in range(60)]}
+    )
+    assert flag_devices(healthy, threshold=0.05, review_budget=50).is_empty()
+    with pytest.raises(ValueError, match="review_budget must be >= 0"):
+        flag_devices(scored, threshold=0.5, review_budget=-1)
+
+
+@pytest.mark.parametrize("mode", [RolloutMode.AUTO, RolloutMode.APPROVE])
+def test_a_replacement_is_never_low_tier(mode: RolloutMode) -> None:
+    risk = _risk(failure_probability=0.6)
+    actions = health_actions([(risk, decide_health(risk))], run_key="ph")
+    assert len(actions) == 3
+    # Ticket, attribute and "your device will be replaced" email all wait for a person, even in auto mode.
+    plan = plan_actions(actions, mode=mode, settings=GovernanceSettings())
+    assert all(a.tier() is REPLACEMENT_TIER is RiskTier.MEDIUM for a in actions)
+    assert all(p.disposition is Disposition.APPROVAL for p in plan.items)
+
+
+def _evidence(**overrides: object) -> ModelEvidence:
+    base: dict[str, object] = {
+        "failures": 40,
+        "validation_failures": 12,
+        "pr_auc": 0.3,
+        "precision_at_threshold": 0.08,
+        "break_even_precision": 1 / 21,
+    }
+    base.update(overrides)
+    return ModelEvidence(**base)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "says"),
+    [
+        ({"failures": 5}, "trained on 5 failures; at least 30"),
+        ({"validation_failures": 2}, "2 failures in the validation period; at least 10"),
+        ({"pr_auc": 0.015}, "validated average precision 0.015; at least 0.20"),
+        ({"pr_auc": None}, "validated average precision not computable"),
+        ({"precision_at_threshold": 0.0}, "validated precision at the threshold 0.0%, below the 4.8%"),
+    ],
+)
+def test_a_model_too_thin_to_trust_says_why(overrides: dict[str, object], says: str) -> None:
+    assert trust_problems(_evidence()) == []
+    [problem] = trust_problems(_evidence(**overrides))
+    assert says in problem

@@ -6,30 +6,49 @@ cannot wait for a repair, so both get a replacement: a ServiceNow incident with 
 `Status` custom attribute set to `Pending Replacement` (previous value recorded, so it is reversible) and an
 email to the user. A storage problem is usually a full disk: a clean-up script where the platform has one,
 otherwise a push message asking the user to free space.
+
+Two guards keep a healthy device from being replaced:
+
+- **The validated threshold is a floor.** Only devices at or above the model's own threshold (picked on its
+  validation period) are flagged; a review budget caps that list, it never fills it with the riskiest of
+  the healthy (`flag_devices`).
+- **A model too thin to trust proposes nothing** (`trust_problems`): a model trained in the run on the
+  tenant's inferred failures must have seen enough failures, and validated well enough, before it may
+  propose anything; otherwise the flow runs observe-only and says why. The floor is argued in
+  models/README.md ("Trust floor for in-run models").
+
+A replacement (incident, `Pending Replacement`, "your device will be replaced" email) is medium tier, never
+low: it waits for a person in every rollout mode that asks one.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import polars as pl
 from pydantic import BaseModel, Field
 
-from ws1ai.governance.actions import Action, ActionKind
+from ws1ai.governance.actions import Action, ActionKind, RiskTier
 
 __all__ = [
     "DEFAULT_CRITICAL_ROLES",
     "PENDING_REPLACEMENT",
+    "REPLACEMENT_TIER",
     "REPLACE_COMPONENTS",
     "DeviceRisk",
     "HealthDecision",
     "HealthVerdict",
+    "ModelEvidence",
+    "TrustFloor",
     "decide_health",
     "flag_devices",
     "health_actions",
     "is_critical",
+    "trust_problems",
 ]
 
 REPLACE_COMPONENTS = frozenset({"battery", "logic_board"})
@@ -37,6 +56,8 @@ REPLACE_COMPONENTS = frozenset({"battery", "logic_board"})
 DEFAULT_CRITICAL_ROLES: tuple[str, ...] = ("Director", "Chief", "VP", "Vice President", "Head of")
 PENDING_REPLACEMENT = "Pending Replacement"
 STATUS_ATTRIBUTE = "Status"
+# A replacement tells a person their device will be taken away and opens work for IT: never unattended.
+REPLACEMENT_TIER = RiskTier.MEDIUM
 
 
 class HealthDecision(StrEnum):
@@ -79,21 +100,60 @@ def is_critical(role: str, critical_roles: Sequence[str] = DEFAULT_CRITICAL_ROLE
     return any(word.lower() in lowered for word in critical_roles)
 
 
-def flag_devices(
-    scored: pl.DataFrame, *, threshold: float | None = None, review_budget: int | None = None
-) -> pl.DataFrame:
-    """Devices worth acting on: above `threshold`, or the `review_budget` riskiest (both: the stricter).
+@dataclass(frozen=True)
+class ModelEvidence:
+    """What a model's own validation says about it (from training, never from the devices it will score)."""
 
-    Sorted by probability (riskiest first) so a budget cut and the report read the same way.
-    """
-    if threshold is None and review_budget is None:
-        raise ValueError("give a threshold or a review budget")
-    out = scored.sort(["failure_probability", "device_id"], descending=[True, False])
-    if threshold is not None:
-        out = out.filter(pl.col("failure_probability") >= threshold)
-    if review_budget is not None:
-        out = out.head(review_budget)
+    failures: int  # failures (inferred or true) the model was trained and validated on
+    validation_failures: int  # of those, devices failing inside the validation period
+    pr_auc: float | None  # average precision on the validation snapshots (None: not computable)
+    precision_at_threshold: float  # share of validation alerts at the chosen threshold that were failures
+    break_even_precision: float  # cost_false_alarm / (cost_false_alarm + cost_miss): below it, alerts lose
+
+
+@dataclass(frozen=True)
+class TrustFloor:
+    """The least evidence an in-run model needs before it may propose anything (see models/README.md)."""
+
+    min_failures: int = 30
+    min_validation_failures: int = 10
+    min_pr_auc: float = 0.2
+
+
+def trust_problems(evidence: ModelEvidence, floor: TrustFloor = TrustFloor()) -> list[str]:
+    """Why the model may not act (empty: it may), one plain sentence per unmet condition."""
+    out = []
+    if evidence.failures < floor.min_failures:
+        out.append(f"trained on {evidence.failures} failures; at least {floor.min_failures} are needed")
+    if evidence.validation_failures < floor.min_validation_failures:
+        out.append(
+            f"{evidence.validation_failures} failures in the validation period; at least "
+            f"{floor.min_validation_failures} are needed to judge the model"
+        )
+    if evidence.pr_auc is None or evidence.pr_auc < floor.min_pr_auc:
+        shown = "not computable" if evidence.pr_auc is None else f"{evidence.pr_auc:.3f}"
+        out.append(f"validated average precision {shown}; at least {floor.min_pr_auc:.2f} is needed")
+    if evidence.precision_at_threshold < evidence.break_even_precision:
+        out.append(
+            f"validated precision at the threshold {evidence.precision_at_threshold:.1%}, below the "
+            f"{evidence.break_even_precision:.1%} at which an alert is worth its cost"
+        )
     return out
+
+
+def flag_devices(scored: pl.DataFrame, *, threshold: float, review_budget: int | None = None) -> pl.DataFrame:
+    """Devices at or above the validated `threshold`, at most the `review_budget` riskiest of them.
+
+    The budget caps the list and never fills it: a device below the threshold is never flagged, however
+    much room the budget has. Sorted by probability (riskiest first) so a budget cut and the report read
+    the same way.
+    """
+    if review_budget is not None and review_budget < 0:
+        raise ValueError(f"review_budget must be >= 0, got {review_budget}")
+    out = scored.filter(pl.col("failure_probability") >= threshold).sort(
+        ["failure_probability", "device_id"], descending=[True, False]
+    )
+    return out if review_budget is None else out.head(review_budget)
 
 
 def decide_health(
@@ -123,11 +183,12 @@ def decide_health(
     if risk.platform in set(cleanup_platforms):
         return HealthVerdict(
             decision=HealthDecision.SCRIPTED_FIX,
-            reason=f"{pct} risk of a storage failure; a clean-up script frees space first",
+            reason=f"{pct} risk of {risk.likely_component} failure; a clean-up script frees space first",
         )
     return HealthVerdict(
         decision=HealthDecision.NOTIFY_USER,
-        reason=f"{pct} risk of a storage failure; no clean-up script for {risk.platform}: ask the user",
+        reason=f"{pct} risk of {risk.likely_component} failure; no clean-up script for "
+        f"{risk.platform or 'this platform'}: ask the user",
     )
 
 
@@ -175,7 +236,7 @@ def health_actions(
     fixes: dict[str, list[DeviceRisk]] = defaultdict(list)
     reminders: list[DeviceRisk] = []
     for risk, verdict in decided:
-        common = {
+        common: dict[str, Any] = {
             "run_key": run_key,
             "targets": (str(risk.device_id),),
             "rationale": verdict.reason,
@@ -184,6 +245,7 @@ def health_actions(
             "model_version": risk.model_version or None,
         }
         if verdict.decision is HealthDecision.REPLACE:
+            common["risk_override"] = REPLACEMENT_TIER
             actions.append(Action(kind=ActionKind.ITSM_TICKET, payload=_incident(risk, verdict), **common))
             actions.append(
                 Action(

@@ -276,7 +276,12 @@ def parse_since(value: str | None) -> datetime | None:
     if m:
         unit = {"d": "days", "h": "hours", "m": "minutes"}[m.group(2)]
         return datetime.now(UTC) - timedelta(**{unit: int(m.group(1))})
-    dt = datetime.fromisoformat(value)
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is neither 7d/12h/30m nor an ISO timestamp (2026-01-31T08:00)", param_hint="--since"
+        ) from None
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 

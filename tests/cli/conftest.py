@@ -36,7 +36,8 @@ class Done:
 
 
 def clean_env(home: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "WS1", "SERVICENOW_", "HRIS_"))}
+    drop = ("PREFECT_", "WS1", "SERVICENOW_", "HRIS_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
     empty = home / "empty.env"
     empty.parent.mkdir(parents=True, exist_ok=True)
     empty.touch()
@@ -61,5 +62,6 @@ def ws1ai(args: list[str], env: Mapping[str, str], timeout: float = 180) -> Done
 @pytest.fixture(scope="module")
 def sandbox_url() -> Iterator[str]:
     state = SandboxState.seeded(devices=40, seed=5, days=10)
-    with serve_in_background(create_app(state, settings=SandboxSettings(rate_limit_per_minute=100_000))) as url:
+    app = create_app(state, settings=SandboxSettings(rate_limit_per_minute=100_000))
+    with serve_in_background(app) as url:
         yield url

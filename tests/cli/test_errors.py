@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import clean_env, ws1ai
+from .conftest import Done, clean_env, ws1ai
 
 
 def _closed_port() -> int:
@@ -17,14 +17,14 @@ def _closed_port() -> int:
         return int(s.getsockname()[1])  # nothing listens once the socket is closed
 
 
-def _one_line_error(done: object, *expected: str) -> str:
-    lines = done.lines  # type: ignore[attr-defined]
-    assert done.code != 0, lines  # type: ignore[attr-defined]
+def _one_line_error(done: Done, *expected: str) -> str:
+    lines = done.lines
+    assert done.code != 0, lines
     assert len(lines) == 1, "\n".join(lines)
     assert "Traceback" not in lines[0]
     for text in expected:
         assert text in lines[0], lines[0]
-    return str(lines[0])
+    return lines[0]
 
 
 def test_a_bogus_mode_is_refused_before_anything_starts(tmp_path: Path) -> None:
@@ -63,7 +63,8 @@ def test_a_corrupted_parquet_file_is_named(tmp_path: Path) -> None:
 
 @pytest.mark.prefect
 def test_audit_export_since_banana(tmp_path: Path, prefect_server: str) -> None:
-    done = ws1ai(["audit", "export", "--since", "banana"], clean_env(tmp_path, PREFECT_API_URL=prefect_server))
+    env = clean_env(tmp_path, PREFECT_API_URL=prefect_server)
+    done = ws1ai(["audit", "export", "--since", "banana"], env)
     _one_line_error(done, "--since", "banana")
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import clean_env, ws1ai
+from .conftest import Done, clean_env, ws1ai
 
 NEEDS_SERVER = [
     ["approvals", "list"],
@@ -19,9 +19,9 @@ NEEDS_SERVER = [
 ]
 
 
-def _assert_refused(home: Path, done: object, where: str) -> None:
-    lines = done.lines  # type: ignore[attr-defined]
-    assert done.code != 0, lines  # type: ignore[attr-defined]
+def _assert_refused(home: Path, done: Done, where: str) -> None:
+    lines = done.lines
+    assert done.code != 0, lines
     assert len(lines) == 1, "\n".join(lines)
     assert where in lines[0] and "make run" in lines[0] and "PREFECT_API_URL" in lines[0], lines[0]
     # The ephemeral server would have created its SQLite database under PREFECT_HOME.
@@ -66,6 +66,7 @@ def test_a_missing_env_file_named_explicitly_is_an_error(tmp_path: Path) -> None
 
 
 def test_commands_that_need_no_server_still_work(tmp_path: Path) -> None:
-    done = ws1ai(["approvals", "issue-token", "alice"], clean_env(tmp_path, WS1AI_GOVERNANCE_APPROVER_KEY="k"))
+    env = clean_env(tmp_path, WS1AI_GOVERNANCE_APPROVER_KEY="k")
+    done = ws1ai(["approvals", "issue-token", "alice"], env)
     assert done.code == 0, done.lines
     assert ws1ai(["approvals", "list", "--help"], clean_env(tmp_path)).code == 0

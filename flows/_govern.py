@@ -86,7 +86,11 @@ def final_state(*reports: GovernanceReport) -> State[Any]:
     log = get_run_logger()
     if all(r.nothing_to_do for r in reports):
         already = sum(len(r.already_executed) for r in reports)
-        why = f"{already} already executed earlier; `ws1ai audit export` says when and by whom"
+        repeats = sum(len(r.execution.skipped) for r in reports)
+        why = f"{already} already executed earlier" + (
+            f", {repeats} not repeated (the same write within the repeat window)" if repeats else ""
+        )
+        why += "; `ws1ai audit export` says when and by whom"
         return Completed(name="SKIPPED", message=f"nothing to do ({why})")
     failed = sum(len(r.execution.failed) for r in reports)
     partial = sum(len(r.execution.partial) for r in reports)

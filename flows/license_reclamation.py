@@ -8,7 +8,11 @@ Reads the whole fleet in bulk (report export + paged searches) and decides with,
    that history covers at least `MIN_IN_RUN_HISTORY_DAYS` (59) days: four weeks to describe each install
    and the 30 days after to see whether it was used. A young tenant's model is trained on one snapshot
    and its threshold picked on held-out devices; history longer than what it trained on is clamped by the
-   trees to the longest idle spell it saw, which errs towards "in use";
+   trees to the longest idle spell it saw, which errs towards "in use". Such a model must clear a trust
+   floor on its held-out installs (`ws1ai.policies.licenses.usage_trust_problems`: enough of them, and at
+   most 2 % false reclaims there); otherwise the run is observe-only: `SKIPPED`, nothing proposed, the
+   reason in its message and an artifact (falling back to the rule would trade a thin model for a
+   rougher one);
 4. otherwise the stand-in idle rule in `ws1ai.policies.licenses` (decided_by `rule`).
 
 Which one decided is in the log, the savings artifact (`decided_by`, `model_version` per row) and each
@@ -24,11 +28,11 @@ from __future__ import annotations
 import argparse
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import polars as pl
 from prefect import State, flow, get_run_logger, task
-from prefect.artifacts import create_table_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 from prefect.states import Completed
 
@@ -46,30 +50,47 @@ from ws1ai.policies.licenses import (
     reclamation_actions,
     savings_by_app,
     select_candidates,
+    usage_trust_problems,
 )
 
-__all__ = ["IN_RUN_USAGE_CONFIG", "MIN_IN_RUN_HISTORY_DAYS", "license_reclamation", "train_on_tenant"]
+__all__ = [
+    "IN_RUN_USAGE_CONFIG",
+    "MIN_IN_RUN_HISTORY_DAYS",
+    "Source",
+    "license_reclamation",
+    "train_on_tenant",
+]
 
 # In-run training: four weeks of history per snapshot (a tenant's usage export is often 60-90 days), a
 # snapshot a week, labels from the 30 days after each snapshot.
 IN_RUN_USAGE_CONFIG = UsageConfig(min_history_days=28, snapshot_every_days=7)
 # The first snapshot needs its four weeks before it and 30 labelled days after it.
 MIN_IN_RUN_HISTORY_DAYS = IN_RUN_USAGE_CONFIG.min_history_days + IN_RUN_USAGE_CONFIG.horizon_days + 1
-Source = tuple[pl.DataFrame, str, str]  # candidates, decided_by, model/rule version
+
+
+class Source(NamedTuple):
+    candidates: pl.DataFrame
+    decided_by: str  # model, model-in-run or rule
+    version: str
+    refusal: tuple[str, ...] = ()  # why an in-run model may not act (empty: it may)
 
 
 def train_on_tenant(
     devices: pl.DataFrame, apps: pl.DataFrame, installs: pl.DataFrame, usage: pl.DataFrame, as_of: date
-) -> UsageModel:
-    """The usage model trained on the tenant's own usage up to `as_of` (raises ValueError if it cannot)."""
+) -> tuple[UsageModel, list[str]]:
+    """The usage model trained on the tenant's own usage up to `as_of` and why it may not act (empty: it
+    may), judged on its held-out installs. Raises ValueError if it cannot be trained at all."""
     tables = {
         "devices": devices,
         "apps": apps,
         "app_installs": installs,
         "app_usage": usage.filter(pl.col("date") <= as_of),
     }
-    model, _valid = train_usage(tables, IN_RUN_USAGE_CONFIG)
-    return model
+    model, valid = train_usage(tables, IN_RUN_USAGE_CONFIG)
+    held_out = valid.filter(pl.col("protected_by").is_null())
+    reclaimed = held_out.filter(pl.col("p_use") <= pl.Series(model.thresholds(held_out)))
+    problems = usage_trust_problems(held_out.height, reclaimed.height, int(reclaimed["used_next"].sum()))
+    return model, problems
 
 
 def _history_days(usage: pl.DataFrame, as_of: date) -> int:
@@ -94,22 +115,28 @@ def find_candidates(
     log = get_run_logger()
     if usage_model_path:
         model, version = _load_usage_model(usage_model_path)
-        return _score(model, inputs), "model", version
+        return Source(_score(model, inputs), "model", version)
     if candidates_path:
         found = candidates_from_frame(pl.read_parquet(candidates_path))
         # The model scored an earlier snapshot: keep only installs that still exist and still cost money.
         paid = inputs.apps.filter(pl.col("license_cost_usd") > 0).select("app_id")
         live = inputs.installs.select("device_id", "app_id").join(paid, on="app_id")
-        return found.join(live, on=["device_id", "app_id"], how="semi"), "model", Path(candidates_path).name
+        kept = found.join(live, on=["device_id", "app_id"], how="semi")
+        return Source(kept, "model", Path(candidates_path).name)
     history = _history_days(inputs.usage, inputs.as_of)
     why = f"{history} days of usage history, in-run training needs {MIN_IN_RUN_HISTORY_DAYS}"
     if train_in_run and history >= MIN_IN_RUN_HISTORY_DAYS:
         try:
-            model = train_on_tenant(inputs.devices, inputs.apps, inputs.installs, inputs.usage, inputs.as_of)
+            model, problems = train_on_tenant(
+                inputs.devices, inputs.apps, inputs.installs, inputs.usage, inputs.as_of
+            )
         except ValueError as exc:
             why = f"in-run training failed: {exc}"
         else:
             version = f"usage-tenant-{inputs.as_of.isoformat()}"
+            if problems:
+                # Observe-only: a thin model must not reclaim, and the rougher rule is no better bet.
+                return Source(_score(model, inputs).clear(), "model-in-run", version, tuple(problems))
             log.warning(
                 "no usage_model_path: decided by a usage model trained in this run on the tenant's own %d "
                 "days of usage (%s, reclaim when P(use in 30 days) <= %.3f). Pass usage_model_path for a "
@@ -118,7 +145,7 @@ def find_candidates(
                 version,
                 model.threshold,
             )
-            return _score(model, inputs), "model-in-run", version
+            return Source(_score(model, inputs), "model-in-run", version)
     elif not train_in_run:
         why = "in-run training switched off"
     log.warning("deciding with the stand-in idle rule %s (%s)", RULE_VERSION, why)
@@ -131,7 +158,7 @@ def find_candidates(
         rules=rules,
         window_start=inputs.window_start,
     )
-    return found, "rule", RULE_VERSION
+    return Source(found, "rule", RULE_VERSION)
 
 
 def _score(model: UsageModel, inputs: LicenseInputs) -> pl.DataFrame:
@@ -165,9 +192,24 @@ def license_reclamation(
     log = get_run_logger()
     inputs = read_license_inputs(lookback_days, as_of)
     rules = ReclaimRules(min_idle_days=min_idle_days, grace_days=grace_days)
-    found, decided_by, version = find_candidates(
+    found, decided_by, version, refusal = find_candidates(
         inputs, rules, candidates_path, usage_model_path, train_in_run
     )
+    if refusal:
+        message = (
+            f"observe-only, nothing proposed: the usage model trained in this run ({version}) may not act "
+            f"({'; '.join(refusal)})"
+        )
+        create_markdown_artifact(
+            key="license-reclamation-trust",
+            markdown=f"### Observe-only: usage model `{version}` may not act\n\n"
+            + "\n".join(f"- {why}" for why in refusal)
+            + "\n\nNothing was proposed. Pass `usage_model_path` for a vetted model from "
+            "`ws1ai models train usage` (see models/README.md, trust floor).",
+            description="Why licence reclamation proposed nothing",
+        )
+        log.warning("%s", message)
+        return Completed(name="SKIPPED", message=message)
     log.info("candidates decided by %s %s: %d", decided_by, version, found.height)
     batch = select_candidates(found, min_confidence=min_confidence, max_devices=max_devices)
     if batch.is_empty():

@@ -29,6 +29,8 @@ from ws1ai.governance.actions import Action, ActionKind, RiskTier
 
 __all__ = [
     "CANDIDATE_SCHEMA",
+    "MAX_FALSE_RECLAIM_RATE",
+    "MIN_VALIDATION_INSTALLS",
     "AppInfo",
     "ReclaimRules",
     "assess_installs",
@@ -37,6 +39,7 @@ __all__ = [
     "reclamation_actions",
     "savings_by_app",
     "select_candidates",
+    "usage_trust_problems",
 ]
 
 CANDIDATE_SCHEMA: dict[str, pl.DataType] = {
@@ -47,6 +50,12 @@ CANDIDATE_SCHEMA: dict[str, pl.DataType] = {
     "reason": pl.String(),
 }
 RULE_VERSION = "idle-rule-v1"
+# The trust floor of a usage model trained in the run (models/README.md, "Trust floor for in-run models"):
+# its thresholds must have been checked on at least this many unprotected held-out installs (the noise floor
+# `models.usage.pick_threshold` itself uses), and reclaim wrongly (the install is used within 30 days) at
+# most this often there: the bar the usage model is held to on unseen fleets.
+MIN_VALIDATION_INSTALLS = 300
+MAX_FALSE_RECLAIM_RATE = 0.02
 
 
 @dataclass(frozen=True)
@@ -171,6 +180,26 @@ def idle_rule_candidates(
         reason.alias("reason"),
     )
     return out.cast(CANDIDATE_SCHEMA)  # type: ignore[arg-type]
+
+
+def usage_trust_problems(held_out: int, reclaimed: int, false_reclaims: int) -> list[str]:
+    """Why a usage model trained in the run may not reclaim anything (empty: it may).
+
+    `held_out`: unprotected installs of its validation rows; `reclaimed`: those its thresholds would reclaim;
+    `false_reclaims`: of those, the ones used within the horizon after all.
+    """
+    out = []
+    if held_out < MIN_VALIDATION_INSTALLS:
+        out.append(
+            f"its thresholds were checked on {held_out} held-out installs; at least "
+            f"{MIN_VALIDATION_INSTALLS} are needed"
+        )
+    if reclaimed and false_reclaims / reclaimed > MAX_FALSE_RECLAIM_RATE:
+        out.append(
+            f"on held-out installs it would reclaim wrongly {false_reclaims} of {reclaimed} times "
+            f"({false_reclaims / reclaimed:.1%}); at most {MAX_FALSE_RECLAIM_RATE:.0%} is allowed"
+        )
+    return out
 
 
 def candidates_from_frame(frame: pl.DataFrame) -> pl.DataFrame:

@@ -33,6 +33,14 @@ K = ActionKind
 _WIPED = {"enterprisewipepending", "devicewipepending", "unenrolled", "unenrolledenterprisewipe", "retired"}
 _EVENT_LOG_DAYS = 2
 _COMMAND_EVENT = {K.DEVICE_LOCK: "Lock", K.DEVICE_SYNC: "SyncDevice"}
+# Payload fields a read-back compares with the tenant. The audit trail's copy of an action has personal data
+# redacted (`audit_records.RedactedAction.redacted_fields`): such a copy cannot be compared, so "cannot tell".
+_COMPARED = {
+    K.USER_CREATE: {"user_name"},
+    K.DEVICE_NOTE: {"note"},
+    K.MESSAGE_SEND: {"body"},
+    K.CUSTOM_ATTRIBUTE_SET: {"name", "value"},
+}
 
 
 def read_back(
@@ -40,6 +48,8 @@ def read_back(
 ) -> dict[str, bool | None]:
     """Per target of `action` in `targets`: was the write applied? (None: the tenant cannot tell)."""
     kind, p = action.kind, action.payload
+    if _COMPARED.get(kind, set()) & set(getattr(action, "redacted_fields", ())):
+        return dict.fromkeys(targets)
     if kind is K.ITSM_TICKET:
         if servicenow is None:
             return dict.fromkeys(targets)

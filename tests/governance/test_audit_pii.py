@@ -103,6 +103,15 @@ def test_a_stored_copy_still_rolls_back_under_the_original_id() -> None:
     assert inverse is not None and inverse == tag.inverse()  # nothing personal to redact: the same inverse
 
 
+def test_a_copy_whose_compared_field_was_redacted_is_never_read_back_as_not_applied() -> None:
+    from tasks.verify import read_back
+
+    copy = audit_copy(record_for(USER, AuditStatus.STARTED)).action
+    assert "user_name" in getattr(copy, "redacted_fields", ())
+    # "Cannot tell" without asking the tenant (no client is even given): the copy does not know the username.
+    assert read_back(None, None, copy, ["E0100003"]) == {"E0100003": None}  # type: ignore[arg-type]
+
+
 def test_tenant_scopes_match_on_host_code_and_instance() -> None:
     assert same_tenant("h|c|i1", "h|c|i1")
     assert not same_tenant("h|c|i1", "h|c|i2")  # a re-seeded sandbox: earlier writes are not true here

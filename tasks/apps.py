@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -99,12 +99,15 @@ def _typed(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
 @task(name="read-license-inputs", cache_policy=NONE)
 def read_license_inputs(lookback_days: int = 180, as_of: date | None = None) -> LicenseInputs:
     """Catalogue + devices (UEM searches), installs + usage (report export), roles (HRIS): all bulk."""
-    start = (as_of or date.today()) - timedelta(days=lookback_days)
     with ReportExporter() as reports:
         installs = _typed(
             reports.frame("App Installs"),
             {"device_id": pl.Int64(), "app_id": pl.Int64(), "installed_on": pl.Date()},
         )
+        # The look-back ends at the tenant's today (its clock as it finished the export), not this
+        # machine's: a tenant whose clock is behind would otherwise lose that much usage history.
+        tenant_today = (reports.completed_at or datetime.now(UTC)).date()
+        start = (as_of or tenant_today) - timedelta(days=lookback_days)
         usage = _typed(
             reports.frame("App Usage Daily", start_date=start),
             {"device_id": pl.Int64(), "app_id": pl.Int64(), "date": pl.Date(), "minutes_used": pl.Float64()},
@@ -114,7 +117,7 @@ def read_license_inputs(lookback_days: int = 180, as_of: date | None = None) -> 
         devices = _device_roles(uem, hris.employees_frame())
     dates = usage.get_column("date")
     # "As of" the export's last complete day unless told: usage newer than the data would make everyone idle.
-    last_day = as_of or (dates.max() if usage.height else date.today())
+    last_day = as_of or (dates.max() if usage.height else tenant_today)
     first_day = dates.min() if usage.height else last_day
     return LicenseInputs(
         apps=apps,

@@ -204,8 +204,8 @@ def verify_action(
         failed={t: "read back from the tenant: not applied" for t in doubtful if found.get(t) is False},
         unknown={t: why for t in doubtful if found.get(t) is None},
     )
-    if len(outcome.unknown) == len(doubtful) and found == {}:
-        return state  # nothing learned: no record (the next run tries the read again)
+    if not outcome.done and not outcome.failed:
+        return state  # nothing learned: no record (the next run, or `ws1ai audit resolve`, reads again)
     states = {**state.targets}
     states.update(dict.fromkeys(outcome.done, DONE))
     states.update(dict.fromkeys(outcome.failed, "failed"))

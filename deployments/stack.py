@@ -152,6 +152,10 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def run_stack(config: StackConfig) -> None:
     # Imported here: they read settings from the environment that `_point_clients_at` sets.
     from prefect import serve
@@ -170,6 +174,12 @@ def run_stack(config: StackConfig) -> None:
     from ws1ai.settings import SandboxSettings
 
     auth_string = secrets.token_urlsafe(32)  # new per start: a copied old env file stops working
+    if threading.current_thread() is threading.main_thread():
+        # Ctrl-C stops the stack even when it was started from a job that ignores SIGINT (`cmd &` in a script,
+        # which Python would otherwise inherit). SIGTERM unwinds the same way, so the server (in its own
+        # session) is stopped and the env file removed; once serving, serve's runner takes SIGTERM over.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
     with ExitStack() as stack:
         with console.status("Starting the Prefect server (SQLite) ..."):
             api = stack.enter_context(prefect_server(config.prefect_port, STATE_DIR / "prefect", auth_string))
@@ -200,7 +210,11 @@ def run_stack(config: StackConfig) -> None:
 
         env_file = write_env_file(config.env_file, shared)
         stack.callback(remove_env_file, env_file)  # its secrets are worthless once the server stops anyway
-        console.print(f"Other shells: [bold]{_shown(env_file)}[/] (the ws1ai CLI reads it by default)")
+        console.print(
+            f"Other shells: [bold]{_shown(env_file)}[/] (the ws1ai CLI reads it by default); the UI asks for "
+            "the server's password: PREFECT_API_AUTH_STRING in that file",
+            soft_wrap=True,
+        )
 
         deployments = runner_deployments()
         console.print(f"Serving {len(deployments)} deployments from prefect.yaml; Ctrl-C stops everything.")

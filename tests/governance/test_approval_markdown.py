@@ -63,3 +63,36 @@ def test_the_form_shows_the_command_that_signs_a_code_for_this_run() -> None:
     assert f"`ws1ai approvals code {run} --approver <your id> --decision approve`" in text
     assert "**approval_code**" in text and "personal token" not in text  # no secret goes into the form
     assert f"`ws1ai approvals approve {run} --approver <your id>`" in text
+
+
+def test_the_headline_counts_distinct_devices_not_targets_per_action() -> None:
+    """Three actions on the same 50 devices read "148 action(s) on 148 device(s)" before: a reviewer must see
+    how many devices a decision touches."""
+    from ws1ai.governance.actions import Action, ActionKind
+    from ws1ai.governance.approval_forms import count_targets, describe_targets
+
+    devices = list(range(1, 51))
+    actions = [
+        Action(kind=ActionKind.ITSM_TICKET, targets=devices, run_key="r", rationale="x"),
+        Action(
+            kind=ActionKind.CUSTOM_ATTRIBUTE_SET,
+            targets=devices,
+            run_key="r",
+            rationale="x",
+            payload={"name": "Status", "value": "Pending Replacement"},
+        ),
+        Action(kind=ActionKind.MESSAGE_SEND, targets=devices[:48], run_key="r", rationale="x"),
+    ]
+    assert count_targets(actions) == {"device": 50}
+    req = ApprovalRequest(
+        flow_run_id="run-1",
+        title="t",
+        pause_key="k",
+        round=1,
+        deadline=datetime(2026, 11, 23, 18, 0, tzinfo=UTC),
+        timeout_outcome=TimeoutOutcome.REJECT,
+        items=[],
+        targets=count_targets(actions),
+    )
+    assert f"on {describe_targets(req.targets)}." in markdown(req)
+    assert "on 50 device(s)." in markdown(req)

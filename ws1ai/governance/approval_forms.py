@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal
@@ -29,7 +29,9 @@ __all__ = [
     "Decision",
     "Notifier",
     "RequestItem",
+    "count_targets",
     "delete_input",
+    "describe_targets",
     "emit_refused",
     "log_notice",
     "markdown",
@@ -107,6 +109,8 @@ class ApprovalRequest(BaseModel):
     deadline: datetime
     timeout_outcome: TimeoutOutcome
     items: list[RequestItem]
+    # Distinct targets per type over all items: three actions on the same 50 devices are 50 devices, not 150.
+    targets: dict[str, int] = Field(default_factory=dict)
     note: str = ""
 
 
@@ -138,12 +142,23 @@ def undo_hint(action: Action) -> str:
     return f"`ws1ai rollback {action.correlation_id}` ({inverse.kind})"
 
 
+def count_targets(actions: Iterable[Action]) -> dict[str, int]:
+    """Distinct targets per type (`{"device": 50, "user": 2}`), however many actions name them."""
+    seen: dict[str, set[str]] = {}
+    for action in actions:
+        seen.setdefault(action.target_type, set()).update(str(t) for t in action.targets)
+    return {kind: len(ids) for kind, ids in sorted(seen.items())}
+
+
+def describe_targets(targets: dict[str, int]) -> str:
+    return ", ".join(f"{n} {kind}(s)" for kind, n in targets.items()) or "no targets"
+
+
 def markdown(req: ApprovalRequest) -> str:
-    devices = sum(i.devices for i in req.items)
     lines = [
         f"## ws1ai approval: {req.title}",
         "",
-        f"**{len(req.items)} action(s) on {devices} device(s).** "
+        f"**{len(req.items)} action(s) on {describe_targets(req.targets)}.** "
         f"Deadline {req.deadline:%Y-%m-%d %H:%M:%S} UTC; "
         f"if nobody decides by then: **{req.timeout_outcome}**.",
         "",

@@ -35,6 +35,7 @@ from ws1ai.governance.approval_forms import (
     Decision,
     Notifier,
     RequestItem,
+    count_targets,
     log_notice,
     markdown,
     undo_hint,
@@ -296,6 +297,7 @@ class ApprovalGate:
             deadline=self.deadline,
             timeout_outcome=self.settings.timeout_outcome,
             items=items,
+            targets=count_targets(e.action for e in self.pending()),
             note=note,
         )
         return key, req, markdown(req)
@@ -308,7 +310,7 @@ class ApprovalGate:
             title=self.title,
             deadline=self.deadline,
             pending=len(pending),
-            devices=sum(len(e.action.targets) for e in pending),
+            devices=count_targets(e.action for e in pending).get("device", 0),
             message=where_to_approve(str(self.flow_run_id)),
         )
         try:

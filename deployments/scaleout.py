@@ -7,15 +7,18 @@ the measurements in `docs/scale-out.md`:
 
     python -m deployments.scaleout --workers 1,2 --runs 12
 
-Every server binds to 127.0.0.1, and every process started here is stopped on exit (its own process group, so
-a worker's flow-run subprocesses go with it).
+Every server binds to 127.0.0.1 and requires a password (`PREFECT_SERVER_API_AUTH_STRING`, random per
+start; every client here sends it as `PREFECT_API_AUTH_STRING`), and every process started here is stopped on
+exit (its own process group, so a worker's flow-run subprocesses go with it).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -145,23 +148,42 @@ def postgres(workdir: Path) -> Iterator[tuple[str, int]]:
         subprocess.run(["bash", str(POSTGRES_SCRIPT), "stop", str(workdir)], capture_output=True, timeout=120)
 
 
-def base_env(prefect_home: Path, api_url: str | None = None) -> dict[str, str]:
+def base_env(
+    prefect_home: Path, api_url: str | None = None, auth_string: str | None = None
+) -> dict[str, str]:
     """This process's environment without any PREFECT_* setting (no leaking profile or API URL)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env["PREFECT_HOME"] = str(prefect_home)
-    env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"  # offline: the server reports no usage
+    env["DO_NOT_TRACK"] = "1"  # nor do the clients (workers, flow runs, the prefect CLI)
     env["PYTHONUNBUFFERED"] = "1"
     if api_url:
         env["PREFECT_API_URL"] = api_url
+    if auth_string:
+        env["PREFECT_API_AUTH_STRING"] = auth_string
     return env
 
 
+def auth_headers(auth_string: str | None) -> dict[str, str]:
+    """The header for a server with PREFECT_SERVER_API_AUTH_STRING (HTTP Basic of the string itself)."""
+    if not auth_string:
+        return {}
+    return {"Authorization": "Basic " + base64.b64encode(auth_string.encode()).decode()}
+
+
 @contextlib.contextmanager
-def prefect_server(db_url: str, workdir: Path, startup_timeout: float = 180.0) -> Iterator[tuple[str, Proc]]:
-    """`prefect server start` on 127.0.0.1 backed by `db_url`; yields (API URL, process)."""
+def prefect_server(
+    db_url: str, workdir: Path, auth_string: str, startup_timeout: float = 180.0
+) -> Iterator[tuple[str, Proc]]:
+    """`prefect server start` on 127.0.0.1 on `db_url`, requiring `auth_string`; yields (API URL, process).
+
+    Without the password anyone on the host could post events that start runs, read the approvals waiting in
+    run inputs and create runs with any parameters (GET /api/health stays open for probes).
+    """
     port = free_port()
-    env = base_env(workdir / "prefect-home")
+    env = base_env(workdir / "prefect-home", auth_string=auth_string)
     env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = db_url
+    env["PREFECT_SERVER_API_AUTH_STRING"] = auth_string
     server = spawn(
         "prefect-server",
         [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
@@ -261,7 +283,7 @@ def workers(
             for p in procs:
                 if not p.alive():
                     raise RuntimeError(f"worker {p.name} exited:\n{p.log_tail()}")
-            if names <= online_workers(env["PREFECT_API_URL"]):
+            if names <= online_workers(env["PREFECT_API_URL"], env.get("PREFECT_API_AUTH_STRING")):
                 break
             if time.monotonic() > deadline:
                 raise TimeoutError(f"workers not online after {startup_timeout} s:\n{procs[0].log_tail()}")
@@ -279,30 +301,34 @@ def workers(
 # ---------------------------------------------------------------------------------------------- API helpers
 
 
-def online_workers(api: str) -> set[str]:
-    response = httpx.post(f"{api}/work_pools/{WORK_POOL}/workers/filter", json={}, timeout=10)
+def online_workers(api: str, auth_string: str | None = None) -> set[str]:
+    response = httpx.post(
+        f"{api}/work_pools/{WORK_POOL}/workers/filter", json={}, headers=auth_headers(auth_string), timeout=10
+    )
     response.raise_for_status()
     return {w["name"] for w in response.json() if w.get("status") == "ONLINE"}
 
 
-def submit_runs(api: str, count: int, parameters: dict[str, Any], deployment: str = DEPLOYMENT) -> list[UUID]:
+def submit_runs(
+    api: str, count: int, parameters: dict[str, Any], deployment: str = DEPLOYMENT, auth: str | None = None
+) -> list[UUID]:
     """`count` runs of `deployment` created at once (as `prefect deployment run` does, minus the CLI)."""
     from prefect.client.orchestration import SyncPrefectClient
 
-    with SyncPrefectClient(api) as client:
+    with SyncPrefectClient(api, auth_string=auth) as client:
         dep = client.read_deployment_by_name(deployment)
         return [
             client.create_flow_run_from_deployment(dep.id, parameters=parameters).id for _ in range(count)
         ]
 
 
-def wait_final(api: str, ids: Sequence[UUID], timeout: float) -> list[Any]:
+def wait_final(api: str, ids: Sequence[UUID], timeout: float, auth: str | None = None) -> list[Any]:
     """Poll until every run is in a final state; returns the runs (prefect FlowRun objects)."""
     from prefect.client.orchestration import SyncPrefectClient
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
     deadline = time.monotonic() + timeout
-    with SyncPrefectClient(api) as client:
+    with SyncPrefectClient(api, auth_string=auth) as client:
         while True:
             runs = client.read_flow_runs(
                 flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=list(ids))), limit=len(ids)
@@ -322,9 +348,10 @@ def wait_final(api: str, ids: Sequence[UUID], timeout: float) -> list[Any]:
 class Stack:
     workdir: Path
     api: str
-    env: dict[str, str]  # for workers and the prefect CLI: API URL, PREFECT_HOME, tenant variables
+    env: dict[str, str]  # workers' and the prefect CLI's: API URL and password, PREFECT_HOME, tenant vars
     server: Proc
     postgres_pid: int
+    auth_string: str  # the server's password (PREFECT_SERVER_API_AUTH_STRING); clients send it
 
 
 @contextlib.contextmanager
@@ -332,12 +359,13 @@ def stack(workdir: Path, *, devices: int = 300) -> Iterator[Stack]:
     """PostgreSQL + Prefect server + work pool + every deployment + sandbox tenant. No workers yet."""
     with contextlib.ExitStack() as exits:
         db_url, pg_pid = exits.enter_context(postgres(workdir / "pg"))
-        api, server = exits.enter_context(prefect_server(db_url, workdir))
-        env = base_env(workdir / "prefect-home", api)
+        auth_string = secrets.token_urlsafe(32)
+        api, server = exits.enter_context(prefect_server(db_url, workdir, auth_string))
+        env = base_env(workdir / "prefect-home", api, auth_string)
         deploy_all(env)
         sandbox_url = exits.enter_context(sandbox(devices=devices))
         env.update(tenant_env(sandbox_url))
-        yield Stack(workdir, api, env, server, pg_pid)
+        yield Stack(workdir, api, env, server, pg_pid, auth_string)
 
 
 # ---------------------------------------------------------------------------------------------- benchmark
@@ -348,8 +376,8 @@ def _measure(st: Stack, n_workers: int, runs: int, limit: int | None) -> dict[st
         cpu0 = {"server": cpu_seconds(st.server.pid), "postgres": cpu_seconds(st.postgres_pid)}
         cpu0["workers"] = sum(cpu_seconds(p.pid) for p in procs)
         t0 = time.monotonic()
-        ids = submit_runs(st.api, runs, {"mode": "observe"})
-        done = wait_final(st.api, ids, timeout=60 + 30 * runs)
+        ids = submit_runs(st.api, runs, {"mode": "observe"}, auth=st.auth_string)
+        done = wait_final(st.api, ids, timeout=60 + 30 * runs, auth=st.auth_string)
         elapsed = time.monotonic() - t0
         cpu1 = {"server": cpu_seconds(st.server.pid), "postgres": cpu_seconds(st.postgres_pid)}
         cpu1["workers"] = sum(cpu_seconds(p.pid) for p in procs)

@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from uuid import UUID
+from datetime import UTC, datetime
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
 
-from deployments.scaleout import DEPLOYMENT, PROJECT_DIR, submit_runs, wait_final
+from deployments.scaleout import DEPLOYMENT, PROJECT_DIR, auth_headers, submit_runs, wait_final
 
 from .conftest import PER_WORKER_LIMIT, WORKERS, ScaleOut
 
@@ -43,7 +44,8 @@ def test_a_deployment_run_completes_on_a_worker_against_the_tenant(scaleout: Sca
     ).stdout
     match = re.search(r"UUID:\s*([0-9a-f-]{36})", out)
     assert match, out
-    [run] = wait_final(scaleout.stack.api, [UUID(match.group(1))], timeout=150)
+    run_id = UUID(match.group(1))
+    [run] = wait_final(scaleout.stack.api, [run_id], timeout=150, auth=scaleout.stack.auth_string)
 
     assert run.state.type.value == "COMPLETED", f"{run.state}\n{scaleout.logs()}"
     assert run.labels.get("prefect.work-pool.name") == "ws1ai-process"
@@ -55,8 +57,9 @@ def test_a_deployment_run_completes_on_a_worker_against_the_tenant(scaleout: Sca
 
 def test_runs_submitted_at_once_are_spread_over_both_workers(scaleout: ScaleOut) -> None:
     burst = WORKERS * PER_WORKER_LIMIT + 2  # more than one worker may hold at a time
-    ids = submit_runs(scaleout.stack.api, burst, {"mode": "observe"})
-    runs = wait_final(scaleout.stack.api, ids, timeout=240)
+    auth = scaleout.stack.auth_string
+    ids = submit_runs(scaleout.stack.api, burst, {"mode": "observe"}, auth=auth)
+    runs = wait_final(scaleout.stack.api, ids, timeout=240, auth=auth)
 
     states = [r.state.type.value for r in runs]
     assert states == ["COMPLETED"] * burst, f"{states}\n{scaleout.logs()}"
@@ -65,3 +68,20 @@ def test_runs_submitted_at_once_are_spread_over_both_workers(scaleout: ScaleOut)
         name = r.labels["prefect.worker.name"]
         per_worker[name] = per_worker.get(name, 0) + 1
     assert set(per_worker) == {w.name for w in scaleout.workers}, per_worker
+
+
+def test_the_server_refuses_clients_without_its_password(scaleout: ScaleOut) -> None:
+    """Else anyone on the host could post a forged Workspace ONE event, read run inputs or create runs."""
+    api, auth = scaleout.stack.api, auth_headers(scaleout.stack.auth_string)
+    event = [
+        {
+            "id": str(uuid4()),
+            "occurred": datetime.now(UTC).isoformat(),
+            "event": "ws1.device.compliance-changed",
+            "resource": {"prefect.resource.id": "ws1.device.10002"},
+        }
+    ]
+    assert httpx.post(f"{api}/events", json=event, timeout=10).status_code == 401
+    assert httpx.post(f"{api}/flow_runs/filter", json={"limit": 1}, timeout=10).status_code == 401
+    assert httpx.post(f"{api}/events", json=event, headers=auth, timeout=10).status_code == 204
+    assert httpx.get(f"{api}/health", timeout=10).status_code == 200  # probes stay open

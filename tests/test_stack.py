@@ -27,6 +27,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ws1ai.net import free_port
 from ws1ai.stack_env import DEFAULT_ENV_FILE, read_env_file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,12 +38,6 @@ DEPLOYMENTS = (
     "license-reclamation-monthly",
     "onboarding-daily",
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _clean_env() -> dict[str, str]:
@@ -112,7 +107,7 @@ class Stack:
 
 @pytest.fixture
 def stack() -> Iterator[Stack]:
-    running = Stack([_free_port() for _ in range(3)])
+    running = Stack([free_port() for _ in range(3)])
     try:
         yield running
     finally:
@@ -247,7 +242,7 @@ def test_the_stacks_prefect_server_refuses_forged_events_without_its_password(tm
 
     password = "per-start-secret"
     auth = {"Authorization": "Basic " + base64.b64encode(password.encode()).decode()}
-    with prefect_server(_free_port(), tmp_path / "prefect", auth_string=password) as api:
+    with prefect_server(free_port(), tmp_path / "prefect", auth_string=password) as api:
         refused = forged_event()
         assert httpx.post(f"{api}/events", json=refused, timeout=10).status_code == 401
         wrong = {"Authorization": "Basic " + base64.b64encode(b"guess").decode()}
@@ -265,6 +260,10 @@ def test_the_stacks_prefect_server_refuses_forged_events_without_its_password(tm
             seen = {e["id"] for e in page.json()["events"]}
             time.sleep(0.5)
         assert accepted[0]["id"] in seen and refused[0]["id"] not in seen
+
+        # Offline by design: the server reports no usage (else a "Failed to send telemetry" ERROR per run).
+        settings = httpx.get(f"{api}/admin/settings", headers=auth, timeout=10)
+        assert settings.status_code == 200 and settings.json()["server"]["analytics_enabled"] is False
 
 
 def _websocket_refused(api: str, event: dict[str, object]) -> bool:

@@ -3,18 +3,13 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
 
+from ws1ai.net import free_port
+
 from .conftest import Done, clean_env, ws1ai
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])  # nothing listens once the socket is closed
 
 
 def _one_line_error(done: Done, *expected: str) -> str:
@@ -80,7 +75,7 @@ def test_a_wrong_uem_password(tmp_path: Path, prefect_server: str, sandbox_url: 
 
 @pytest.mark.prefect
 def test_a_closed_tenant_port(tmp_path: Path, prefect_server: str) -> None:
-    url = f"http://127.0.0.1:{_closed_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     env = clean_env(tmp_path, PREFECT_API_URL=prefect_server, WS1_BASE_URL=url)
     done = ws1ai(["run", "compliance_triage", "--mode", "observe"], env)
     _one_line_error(done, "cannot reach the UEM tenant", "WS1_BASE_URL")

@@ -3,10 +3,11 @@ Prefect's ephemeral server (a throwaway SQLite server per process) behind the us
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
+
+from ws1ai.net import free_port
 
 from .conftest import Done, clean_env, ws1ai
 
@@ -35,10 +36,7 @@ def test_no_prefect_api_url(tmp_path: Path, args: list[str]) -> None:
 
 
 def test_a_prefect_api_url_where_nothing_listens(tmp_path: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    api = f"http://127.0.0.1:{port}/api"
+    api = f"http://127.0.0.1:{free_port()}/api"  # nothing listens there
     done = ws1ai(["approvals", "list"], clean_env(tmp_path, PREFECT_API_URL=api))
     _assert_refused(tmp_path, done, f"no Prefect server at {api}")
 

@@ -156,6 +156,10 @@ class _NoTraceback(logging.Formatter):
 def quiet_tracebacks() -> Iterator[None]:
     """Console log handlers print messages without tracebacks (a flow run's failure is still in Prefect's
     logs and UI with its traceback; `--verbose` keeps them on the console too)."""
+    # Prefect installs its console handler when `prefect.main` is first imported (a flow module's
+    # `from prefect import flow`), which would replace handlers swapped before it: install them now.
+    import prefect.main  # noqa: F401
+
     swapped: list[tuple[logging.Handler, logging.Formatter | None]] = []
     names = [None, *logging.root.manager.loggerDict]
     for name in names:

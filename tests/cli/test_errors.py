@@ -90,3 +90,19 @@ def test_a_wrong_tenant_code_is_not_echoed(tmp_path: Path, prefect_server: str, 
     assert code not in line
     verbose = ws1ai(["--verbose", "run", "compliance_triage", "--mode", "observe"], env)
     assert code not in verbose.stdout + verbose.stderr
+
+
+@pytest.mark.prefect
+def test_a_run_that_fails_inside_the_flow_shows_no_traceback(
+    tmp_path: Path, prefect_server: str, sandbox_url: str
+) -> None:
+    env = clean_env(tmp_path, PREFECT_API_URL=prefect_server, WS1_BASE_URL=sandbox_url)
+    env["WS1AI_ALLOWED_DIRS"] = str(tmp_path)  # inside the data directories: the read itself fails
+    missing = tmp_path / "none.skops"
+    args = ["run", "compliance_triage", "--mode", "observe", "-p", f"risk_model_path={missing}"]
+    done = ws1ai(args, env)
+    assert done.code == 1, done.lines
+    assert "Traceback" not in done.stdout + done.stderr, "\n".join(done.lines)
+    assert done.stdout.strip().splitlines()[-1].startswith("compliance_triage: Failed"), done.stdout
+    verbose = ws1ai(["--verbose", *args], env)  # the run's log keeps the traceback with --verbose
+    assert verbose.code == 1 and "Traceback" in verbose.stdout + verbose.stderr

@@ -18,8 +18,11 @@ from typing import Any
 from deployments.payloads import HRISChangeEvent, UEMEvent
 
 __all__ = [
+    "BATCH_EVENT",
     "DEVICE_EVENT_NAMES",
     "FALLBACK_DEVICE_EVENT",
+    "batch_events",
+    "coalesced_device",
     "device_event",
     "device_event_name",
     "hris_event",
@@ -44,6 +47,10 @@ DEVICE_EVENT_NAMES: dict[str, str] = {
     "Device MCC": "ws1.device.mcc-changed",
 }
 FALLBACK_DEVICE_EVENT = "ws1.device.event"
+# One event per coalescing window naming every device that fell out of compliance in it (the receiver's
+# buffer, deployments.store); `compliance-triage-on-event` triggers on this, not on the per-device events.
+BATCH_EVENT = "ws1.devices.compliance-changed"
+_COALESCED = ("ws1.device.compliance-changed", "NonCompliant")
 _NAMESPACE = uuid.UUID("6f3c1a52-2d0b-4f4e-9a57-1d1b2b7e0c11")  # fixed: ids must be stable across releases
 _COMPROMISED_TRUE = {"compromised", "true", "yes", "1"}
 _COMPROMISED_FALSE = {"", "false", "no", "0", "notcompromised", "not compromised"}
@@ -133,3 +140,56 @@ def hris_event(change: HRISChangeEvent, *, received_at: str | None = None) -> di
             "effective_date": change.effective_date.isoformat(),
         },
     }
+
+
+def coalesced_device(event: dict[str, Any]) -> int | None:
+    """The device id when `event` (a `device_event`) goes into the coalescing buffer, else None.
+
+    Only devices falling out of compliance: the per-device trigger this replaces matched exactly those, and a
+    device coming back into compliance has nothing to triage.
+    """
+    name, status = _COALESCED
+    if event["event"] != name or event["resource"].get("ws1.device.compliance-status") != status:
+        return None
+    return int(event["payload"]["device_id"])
+
+
+def batch_events(
+    fleet: str,
+    device_ids: list[int],
+    *,
+    window_started: float,
+    window_seconds: float,
+    max_devices: int,
+    received_at: str | None = None,
+) -> list[dict[str, Any]]:
+    """`ws1.devices.compliance-changed` events on resource `ws1.fleet.<fleet>`: `device_ids` in order, at most
+    `max_devices` per event (a longer list becomes several events, `part` of `parts`).
+
+    Ids and counts only, like every event here. Ids are random: each event is written to the outbox once (in
+    the transaction that empties the buffer) and re-sent from there unchanged, so a retry keeps its id.
+    """
+    chunks = [device_ids[i : i + max_devices] for i in range(0, len(device_ids), max_devices)]
+    started = datetime.fromtimestamp(window_started, UTC).isoformat()
+    return [
+        {
+            "id": str(uuid.uuid4()),
+            "occurred": received_at or _now(),
+            "event": BATCH_EVENT,
+            "resource": {
+                "prefect.resource.id": f"ws1.fleet.{fleet}",
+                "prefect.resource.name": fleet,
+                "ws1.device.compliance-status": _COALESCED[1],
+            },
+            "related": [],
+            "payload": {
+                "device_ids": chunk,
+                "devices": len(chunk),
+                "part": part,
+                "parts": len(chunks),
+                "window_started": started,
+                "window_seconds": window_seconds,
+            },
+        }
+        for part, chunk in enumerate(chunks, start=1)
+    ]

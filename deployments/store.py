@@ -5,6 +5,12 @@ together, so a 2xx to UEM means the event is on disk — it survives a crash or 
 later, in arrival order (write-ahead outbox). Answering only after Prefect itself took the event would tie
 the receiver's throughput to Prefect's latency (concurrency / POST time); the outbox decouples them.
 
+The same file holds the coalescing buffer: the ids of devices that fell out of compliance and wait for their
+window to close (deployments.emitter). A device is buffered in the transaction that accepts its event, so the
+2xx covers it too; closing the window moves the whole buffer into the outbox as batch events in one
+transaction, so a crash at any point either keeps a device in the buffer or has it queued, never neither
+and never both. A device already in the buffer is not added again (one entry per window, first arrival order).
+
 An LRU in memory answers the common duplicate (a re-send seconds later) without touching the file. Both are
 bounded: the oldest keys are forgotten first — safe, since a re-emitted event keeps its deterministic id,
 which Prefect itself ignores.
@@ -17,6 +23,7 @@ import sqlite3
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +48,15 @@ class EventStore:
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL)"
         )
+        # `at` is wall-clock time: the window's start must survive a restart (a monotonic clock would not).
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS buffer (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+            " device_id INTEGER NOT NULL UNIQUE, at REAL NOT NULL)"
+        )
 
-    def accept(self, key: str, event: dict[str, Any]) -> bool:
-        """Remember `key` and queue `event`; False (nothing queued) if the key was seen before."""
+    def accept(self, key: str, event: dict[str, Any], *, buffer_device: int | None = None) -> bool:
+        """Remember `key` and queue `event` (and buffer `buffer_device` for the coalescing window, unless it
+        is buffered already); False (nothing queued) if the key was seen before."""
         with self._lock:
             if key in self._memory:
                 self._memory.move_to_end(key)
@@ -55,6 +68,11 @@ class EventStore:
                 new = cur.rowcount == 1
                 if new:
                     db.execute("INSERT INTO outbox (event) VALUES (?)", (json.dumps(event),))
+                    if buffer_device is not None:
+                        db.execute(
+                            "INSERT OR IGNORE INTO buffer (device_id, at) VALUES (?, ?)",
+                            (buffer_device, time.time()),
+                        )
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -87,6 +105,32 @@ class EventStore:
         with self._lock:
             row = self._db.execute("SELECT COUNT(*), MAX(seq) FROM outbox WHERE seq > ?", (seq,)).fetchone()
         return int(row[0]), int(row[1] if row[1] is not None else seq)
+
+    def buffer_started(self) -> tuple[float, int] | None:
+        """When the oldest buffered device arrived (epoch seconds) and how many wait, or None when empty."""
+        with self._lock:
+            row = self._db.execute("SELECT MIN(at), COUNT(*) FROM buffer").fetchone()
+        return None if row[0] is None else (float(row[0]), int(row[1]))
+
+    def flush_buffer(self, make_events: Callable[[list[int], float], list[dict[str, Any]]]) -> int:
+        """Move every buffered device into the outbox as `make_events(device_ids, window_started)`, in one
+        transaction; returns how many devices moved (0: the buffer was empty)."""
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                rows = db.execute("SELECT seq, device_id, at FROM buffer ORDER BY seq").fetchall()
+                if rows:
+                    started = min(float(at) for _, _, at in rows)
+                    events = make_events([int(device) for _, device, _ in rows], started)
+                    queued = [(json.dumps(event),) for event in events]
+                    db.executemany("INSERT INTO outbox (event) VALUES (?)", queued)
+                    db.execute("DELETE FROM buffer WHERE seq <= ?", (int(rows[-1][0]),))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return len(rows)
 
     def seen_count(self) -> int:
         with self._lock:

@@ -5,9 +5,12 @@ authenticate (HTTP Basic as UEM sends it / `X-API-Key` for the HRIS; 401 and not
 refuse a body over the size limit (413, on its Content-Length or while reading, never buffering more) →
 validate the real payload (400 naming the problem; its replayable ids go to the dead-letter directory) →
 de-duplicate UEM's re-sends (200 "duplicate", nothing emitted) → commit the Prefect event to the on-disk
-outbox and answer 200 "accepted". A background thread forwards the outbox to Prefect in batches; while
+outbox (a device that fell out of compliance also joins the coalescing buffer, in the same commit) and answer
+200 "accepted". A background thread forwards the outbox to Prefect in batches; while
 Prefect is unreachable the events stay spooled there and are replayed (backoff, `POST /webhooks/replay`,
-or the next start), so a 2xx never loses an event.
+or the next start), so a 2xx never loses an event. Per-device events stay the audit feed; in addition, every
+`WS1AI_WEBHOOK_COALESCE_SECONDS` (30 s) the devices that fell out of compliance leave as one
+`ws1.devices.compliance-changed` event, which starts one triage run for all of them (docs/scale-out.md).
 
     ws1ai webhook serve --port 8780          # then point a UEM event notification at /webhooks/ws1
 """
@@ -30,7 +33,7 @@ from pydantic import ValidationError
 
 from deployments.deadletters import RESEND_HEADER, DeadLetters
 from deployments.emitter import PrefectForwarder
-from deployments.events import device_event, hris_event
+from deployments.events import batch_events, coalesced_device, device_event, hris_event
 from deployments.payloads import HRISChangeEvent, UEMEvent, describe_errors, replay_fields
 from deployments.store import EventStore
 from deployments.webhook_config import WebhookSettings
@@ -104,6 +107,14 @@ class Receiver:
             batch_size=settings.batch_size,
             timeout=settings.emit_timeout_seconds,
             attempts=settings.emit_attempts,
+            coalesce_seconds=settings.coalesce_seconds,
+            batch_events=lambda ids, started: batch_events(
+                settings.fleet,
+                ids,
+                window_started=started,
+                window_seconds=settings.coalesce_seconds,
+                max_devices=settings.coalesce_max_devices,
+            ),
         )
         self.received = self.accepted = self.duplicates = self.unauthorized = self.malformed = 0
 
@@ -123,7 +134,14 @@ class Receiver:
             "pending": self.store.pending_count(),
             "prefect_posts": f.posts,
             "prefect_reachable": int(f.prefect_reachable),
+            "buffered": self._buffered(),  # devices waiting for the coalescing window to close
+            "batches": f.batches,  # windows closed into batch events (this process)
+            "coalesced": f.coalesced,  # devices those windows carried
         }
+
+    def _buffered(self) -> int:
+        started = self.store.buffer_started()
+        return 0 if started is None else started[1]
 
     def close(self) -> None:
         self.forwarder.close()
@@ -192,7 +210,7 @@ class Receiver:
 
     def accept(self, key: str, event: dict[str, Any]) -> JSONResponse:
         # A sqlite commit (sub-millisecond, WAL) on the event loop: cheaper than a thread hop per request.
-        if not self.store.accept(key, event):
+        if not self.store.accept(key, event, buffer_device=coalesced_device(event)):
             self.duplicates += 1
             return JSONResponse({"status": "duplicate", "id": event["id"]})
         self.accepted += 1

@@ -53,6 +53,18 @@ class WebhookSettings(BaseSettings):
     emit_timeout_seconds: float = Field(5.0, gt=0, description="per POST to Prefect")
     emit_attempts: int = Field(3, ge=1, description="quick tries per batch before backing off")
     max_body_bytes: int = Field(1_000_000, ge=1024, description="larger bodies are refused (413)")
+    # Coalescing (docs/scale-out.md#coalesced-triggers): devices that fell out of compliance are gathered
+    # for this long (a fixed window from the first one) into one `ws1.devices.compliance-changed` event,
+    # so a burst starts one triage run, not one per device; 0 sends each arrival group at once.
+    coalesce_seconds: float = Field(30.0, ge=0, le=3600, description="window gathering compliance changes")
+    coalesce_max_devices: int = Field(
+        1000, ge=1, le=10_000, description="device ids per batch event (more: several events)"
+    )
+    fleet: str = Field(
+        "default",
+        pattern=r"^[A-Za-z0-9._-]+$",
+        description="names this tenant in batch events (resource ws1.fleet.<fleet>); never the tenant code",
+    )
 
     def exposure_problem(self, host: str, hris_api_key: str) -> str | None:
         """Why the receiver must not listen on `host` with these secrets, or None when it may."""

@@ -11,9 +11,10 @@ from prefect.utilities.callables import parameter_schema
 from prefect.utilities.schema_tools.hydration import HydrationContext, hydrate
 from prefect.utilities.schema_tools.validation import validate
 
-from deployments.events import device_event, hris_event
+from deployments.events import batch_events, device_event, hris_event
 from deployments.payloads import HRISChangeEvent, UEMEvent
 from deployments.project import deployment_specs, load_flow, runner_deployments, triggers_for
+from deployments.webhook_config import WebhookSettings
 
 SPECS = deployment_specs()
 
@@ -59,6 +60,7 @@ _SAMPLES = [
         )
         for kind in ("hire", "leave")
     ),
+    *batch_events("acme", [10042, 10043, 7], window_started=0.0, window_seconds=30, max_devices=500),
 ]
 SAMPLE_EVENTS: dict[str, Event] = {e["event"]: Event.model_validate(e) for e in _SAMPLES}
 
@@ -111,3 +113,18 @@ def test_every_deployment_builds_for_serve_with_its_schedules_and_triggers() -> 
         built = deployments[spec["name"]]
         assert len(built.schedules or []) == len(spec.get("schedules") or [])
         assert len(built.triggers or []) == len(triggers_for(spec))
+
+
+def test_the_coalesced_trigger_passes_every_device_of_the_batch_and_triages_them_all() -> None:
+    [spec] = [s for s in SPECS if s["name"] == "compliance-triage-on-event"]
+    [trigger] = spec["triggers"]
+    rendered = dict(trigger["parameters"])
+    RunDeployment._upgrade_v1_templates(rendered)
+    event = SAMPLE_EVENTS["ws1.devices.compliance-changed"]
+    rendered = hydrate(
+        rendered, HydrationContext(render_jinja=True, jinja_context={"event": event}, raise_on_error=True)
+    )
+    assert rendered == {"device_ids": [10042, 10043, 7]}  # a list of ints, not its text
+    # A batch event never names more devices than one run triages.
+    cap = WebhookSettings(_env_file=None).coalesce_max_devices
+    assert spec["parameters"]["max_devices"] >= cap

@@ -22,6 +22,7 @@ from prefect.artifacts import create_table_artifact
 from prefect.states import Completed
 
 from flows._govern import govern_and_act
+from flows._params import confined, refuse
 from tasks.compliance import (
     count_reminders,
     prioritise_by_risk,
@@ -41,11 +42,11 @@ from ws1ai.policies.compliance import (
     remediation_actions,
     triage_by_policy,
 )
+from ws1ai.settings import WorkerSettings
 
 __all__ = ["compliance_triage"]
 
 PROMPT = "compliance_triage"
-DEFAULT_ENCRYPTION_PROFILES = {"AppleOsX": "FileVault Encryption", "WinRT": "BitLocker Encryption"}
 
 
 @dataclass(frozen=True)
@@ -114,16 +115,25 @@ def compliance_triage(
     dry_run: bool = False,
     risk_model_path: str | None = None,
     encryption_profiles: dict[str, str] | None = None,
-    quarantine_tag: str = "Quarantine",
+    quarantine_tag: str | None = None,
     run_key: str | None = None,
     approval_timeout_seconds: int | None = None,
 ) -> State[Any]:
     """Triage non-compliant devices (all, or `device_ids`), riskiest first, and act through governance.
 
     `risk_model_path`: a model from `ws1ai models train risk` (fleet references learned offline); without it
-    the references come from this tenant's inventory as of today.
+    the references come from this tenant's inventory as of today. `encryption_profiles` and
+    `quarantine_tag` choose among what this worker allows (`WS1AI_ENCRYPTION_PROFILES`,
+    `WS1AI_QUARANTINE_TAGS`; default: all of them, the first tag).
     """
     log = get_run_logger()
+    try:  # parameters narrow a run, never widen it: checked before anything is read
+        worker = WorkerSettings()
+        risk_model_path = confined(risk_model_path, "risk_model_path", model=True)
+        encryption_profiles = worker.choose("encryption_profiles", encryption_profiles)
+        quarantine_tag = worker.choose_quarantine_tag(quarantine_tag)
+    except ValueError as exc:
+        return refuse(exc)
     # Idempotency scope: the same decision for the same device on the same day is one action, however many
     # runs (nightly sweep, event triggers, retries) reach it.
     run_key = run_key or f"compliance-triage:{date.today().isoformat()}"
@@ -153,7 +163,7 @@ def compliance_triage(
     publish_priorities(ranked, max_devices)
     decisions = decide_remediations(devices)
     profile_ids, quarantine_tag_id = resolve_remediation_targets(
-        encryption_profiles or DEFAULT_ENCRYPTION_PROFILES, quarantine_tag
+        encryption_profiles, quarantine_tag
     )
     actions: list[Action] = []
     for d in decisions:

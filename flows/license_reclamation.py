@@ -37,6 +37,7 @@ from prefect.cache_policies import NONE
 from prefect.states import Completed
 
 from flows._govern import govern_and_act
+from flows._params import confined, not_after_today, refuse
 from models.registry import load_model
 from models.usage import UsageConfig, UsageModel, install_features, train_usage
 from models.usage import candidates as usage_candidates
@@ -190,6 +191,13 @@ def license_reclamation(
 ) -> State[Any]:
     """Reclaim idle paid licences across the fleet, after approval of the batch and its monthly saving."""
     log = get_run_logger()
+    try:  # parameters narrow a run, never widen it: checked before anything is read
+        usage_model_path = confined(usage_model_path, "usage_model_path", model=True)
+        candidates_path = confined(candidates_path, "candidates_path")
+        # A later as_of would count idle days that have not passed yet: more reclaims, false rationales.
+        as_of = not_after_today(as_of, "as_of") if as_of is not None else None
+    except ValueError as exc:
+        return refuse(exc)
     inputs = read_license_inputs(lookback_days, as_of)
     rules = ReclaimRules(min_idle_days=min_idle_days, grace_days=grace_days)
     found, decided_by, version, refusal = find_candidates(

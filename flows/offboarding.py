@@ -28,6 +28,7 @@ from prefect.client.schemas.objects import State
 from prefect.states import Completed
 
 from flows._govern import final_state, govern_actions
+from flows._params import not_after_today, refuse
 from tasks.hris import read_leavers
 from ws1ai.governance.actions import Action, ActionKind
 from ws1ai.governance.config import RolloutMode
@@ -47,9 +48,16 @@ def offboarding(
     today: date | None = None,
     approval_timeout_seconds: int | None = None,
 ) -> State[Any]:
-    """Offboard one leaver (`employee_id`), the leavers since a date (`since`), or every current leaver."""
+    """Offboard one leaver (`employee_id`), the leavers since a date (`since`), or every current leaver.
+
+    `today` defaults to this worker's UTC date; a caller may set it earlier (fewer people count as past their
+    last day), never later, in any mode: a later one is refused before anything is read.
+    """
     log = get_run_logger()
-    today = today or date.today()
+    try:  # `today` may only look back: a later one would plan wipes for people who have not left yet
+        today = not_after_today(today, "today")
+    except ValueError as exc:
+        return refuse(exc)
     leavers = read_leavers(employee_id, since, today, max_leavers)
     actions: list[Action] = []
     wipes: dict[int, Action] = {}  # device id → its wipe action in this run

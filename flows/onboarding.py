@@ -24,6 +24,7 @@ from prefect.cache_policies import NONE
 from prefect.states import Completed
 
 from flows._govern import govern_and_act
+from flows._params import confined, refuse
 from models.provisioning import learn_bundles
 from tasks.apps import read_hire_state, read_peer_holdings, read_tenant_catalog
 from ws1ai.connectors.hris import HRISClient
@@ -107,6 +108,10 @@ def onboarding(
 ) -> State[Any]:
     """Bring each new hire's UEM user and enrolled devices to their role's target state."""
     log = get_run_logger()
+    try:  # parameters narrow a run, never widen it: checked before anything is read
+        bundles_path = confined(bundles_path, "bundles_path")
+    except ValueError as exc:
+        return refuse(exc)
     today = as_of or date.today()
     hires, employees = read_new_hires(employee_id, since, today, recent_days)
     hires = hires[:max_hires]

@@ -30,6 +30,7 @@ from prefect.client.schemas.objects import State
 from prefect.states import Completed
 
 from flows._govern import govern_and_act
+from flows._params import confined, refuse
 from models.health import HealthConfig, HealthModel, score_health, train_health
 from models.metrics import ranking_metrics, threshold_metrics
 from models.registry import load_model
@@ -53,10 +54,10 @@ from ws1ai.policies.health import (
     health_actions,
     trust_problems,
 )
+from ws1ai.settings import WorkerSettings
 
 __all__ = ["FittedModel", "health_model", "predictive_health", "validation_evidence"]
 
-DEFAULT_CLEANUP_SCRIPTS = {"WinRT": "Clear temporary files"}
 REPORT_DIR = Path(".ws1ai") / "reports"
 
 
@@ -246,6 +247,12 @@ def predictive_health(
     the `review_budget` riskiest of them. A model trained in the run that is too thin to trust acts on
     nothing: the run ends `SKIPPED` (observe-only) with the reason in its message and an artifact."""
     log = get_run_logger()
+    try:  # parameters narrow a run, never widen it: checked before anything is read or written
+        model_path = confined(model_path, "model_path", model=True)
+        report_dir = confined(report_dir, "report_dir")  # the worker's own REPORT_DIR needs no check
+        cleanup_scripts = WorkerSettings().choose("cleanup_scripts", cleanup_scripts)
+    except ValueError as exc:
+        return refuse(exc)
     devices, telemetry = read_fleet(max_devices, history_days)
     if telemetry.height == 0:
         return Completed(name="SKIPPED", message="no telemetry to score")
@@ -286,7 +293,7 @@ def predictive_health(
 
     ids = [int(i) for i in flagged["device_id"].to_list()]
     statuses = read_status_attributes(STATUS_ATTRIBUTE, ids)
-    scripts = resolve_cleanup_scripts(cleanup_scripts or DEFAULT_CLEANUP_SCRIPTS)
+    scripts = resolve_cleanup_scripts(cleanup_scripts)
     risks = device_risks(flagged, devices, telemetry, statuses)
     decided = decide(risks, list(critical_roles or DEFAULT_CRITICAL_ROLES), sorted(scripts))
     create_table_artifact(

@@ -13,11 +13,13 @@ a client's settings does not import the governance package. The webhook receiver
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 if TYPE_CHECKING:
     from ws1ai.governance.config import GovernanceSettings
@@ -32,6 +34,7 @@ __all__ = [
     "SandboxSettings",
     "ServiceNowSettings",
     "UEMSettings",
+    "WorkerSettings",
 ]
 
 DEFAULT_SANDBOX_URL = "http://127.0.0.1:8765"
@@ -132,6 +135,76 @@ class SandboxSettings(BaseSettings):
     days: int = Field(120, ge=0, description="days of telemetry history to simulate")
     rate_limit_per_minute: int = Field(180, ge=1, description="server throttle per minute (429 beyond)")
     daily_quota: int = Field(250_000, ge=1, description="daily quota per API key")
+
+
+# The project's own data folder (beside ws1ai/), where `ws1ai fleet generate` and `ws1ai models train` write.
+DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+
+class WorkerSettings(BaseSettings):
+    """What a flow run on this worker may read, write and send (`WS1AI_*`), whatever its parameters say.
+
+    Anyone who can create a flow run chooses its parameters, so a parameter can narrow a run, never widen
+    it: a path parameter must resolve inside `data_dir` or `allowed_dirs` (ws1ai/paths.py), and a payload
+    (encryption profile, clean-up script, quarantine tag) is one this worker allows. The defaults are the
+    flows' own defaults, so the sandbox and a fresh checkout work unchanged.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="WS1AI_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(DEFAULT_DATA_DIR, description="model, candidate and bundle files flows may read")
+    allowed_dirs: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="more folders path parameters may name (JSON list, or separated like PATH); reports too",
+    )
+    encryption_profiles: dict[str, str] = Field(
+        default_factory=lambda: {"AppleOsX": "FileVault Encryption", "WinRT": "BitLocker Encryption"},
+        description="platform → the encryption profile (by name) compliance triage may install",
+    )
+    cleanup_scripts: dict[str, str] = Field(
+        default_factory=lambda: {"WinRT": "Clear temporary files"},
+        description="platform → the clean-up script (by name) predictive health may run",
+    )
+    quarantine_tags: list[str] = Field(
+        default_factory=lambda: ["Quarantine"],
+        min_length=1,
+        description="tags compliance triage may quarantine with; the first is the default",
+    )
+
+    def choose(self, parameter: str, requested: dict[str, str] | None) -> dict[str, str]:
+        """The `encryption_profiles` or `cleanup_scripts` a run uses: this worker's, or the subset of them a
+        parameter names (fewer platforms: a narrower run). Any other choice is refused in one line."""
+        allowed: dict[str, str] = getattr(self, parameter)
+        if requested is None:
+            return dict(allowed)
+        if bad := {k: v for k, v in requested.items() if allowed.get(k) != v}:
+            raise ValueError(
+                f"{parameter} {bad} is not allowed on this worker (WS1AI_{parameter.upper()}: {allowed}); a "
+                "run may only use a subset of them"
+            )
+        return dict(requested)
+
+    def choose_quarantine_tag(self, requested: str | None) -> str:
+        """The tag a run quarantines with: the parameter when this worker allows it, else the first one."""
+        if requested is None:
+            return self.quarantine_tags[0]
+        if requested not in self.quarantine_tags:
+            raise ValueError(
+                f"quarantine_tag {requested!r} is not allowed on this worker (WS1AI_QUARANTINE_TAGS: "
+                f"{self.quarantine_tags})"
+            )
+        return requested
+
+    @field_validator("allowed_dirs", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        # `["/a", "/b"]` (JSON, as every list setting) or `/a:/b` (like PATH): both read the same.
+        if isinstance(value, str):
+            import json
+
+            text = value.strip()
+            return json.loads(text) if text.startswith("[") else [p for p in text.split(os.pathsep) if p]
+        return value
 
 
 def __getattr__(name: str) -> Any:

@@ -41,7 +41,11 @@ def sandbox_url(sandbox_state: SandboxState) -> Iterator[str]:
 
 @pytest.fixture
 def tenant(
-    sandbox_url: str, sandbox_state: SandboxState, prefect_server: str, monkeypatch: pytest.MonkeyPatch
+    sandbox_url: str,
+    sandbox_state: SandboxState,
+    prefect_server: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[httpx.Client]:
     """Environment pointing every client at the sandbox; yields an httpx client for `/_sandbox` checks."""
     sandbox_state.reset()
@@ -56,6 +60,8 @@ def tenant(
         "WS1AI_GOVERNANCE_REMINDER_BEFORE_SECONDS": "[]",
         # This worker allows every mode, so tests choose theirs; test_mode_ceiling.py sets a lower ceiling.
         "WS1AI_GOVERNANCE_MAX_MODE": "auto",
+        # Tests keep their model, candidate and bundle files in pytest's temporary folders.
+        "WS1AI_ALLOWED_DIRS": str(tmp_path_factory.getbasetemp()),
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)

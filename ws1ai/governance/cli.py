@@ -394,18 +394,26 @@ def _executor_factory(ctx: typer.Context) -> ExecutorFactory:
 def rollback_command(
     ctx: typer.Context,
     correlation_ids: Annotated[list[str], typer.Argument(help="correlation ids of executed actions")],
-    mode: Annotated[RolloutMode, typer.Option(help="approve: every inverse waits for approval")] = (
-        RolloutMode.APPROVE
-    ),
+    mode: Annotated[
+        RolloutMode,
+        typer.Option(help="approve: every inverse waits for approval; capped by the governance ceiling"),
+    ] = RolloutMode.APPROVE,
 ) -> None:
     """Undo executed actions by running their inverses through governance (irreversible ones are reported)."""
     from prefect import flow, tags
 
     from ws1ai.governance.audit import RUN_TAG, PrefectAuditStore, flush_events
+    from ws1ai.governance.ceiling import cap_mode, ceiling_for
     from ws1ai.governance.execute import RollbackReport, rollback
     from ws1ai.governance.identity import ApproverVerifier
 
     settings = GovernanceSettings()
+    # The same ceiling as every flow run (max_modes key "ws1ai_rollback", else max_mode): an inverse is a
+    # write like any other, and `--mode auto` must not skip the approval the worker requires.
+    capped = cap_mode(mode, ceiling_for(settings, "ws1ai-rollback"))
+    if capped is not mode:
+        typer.echo(f"mode {mode} requested, {capped} is this worker's governance ceiling: using it", err=True)
+        mode = capped
     open_executor = _executor_factory(ctx)
     if not ApproverVerifier(settings).configured:
         # The gate would reject every inverse that needs approval; say so before anything runs.

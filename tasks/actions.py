@@ -2,9 +2,19 @@
 
 Nothing here decides anything: governance has already planned, approved and de-duplicated the action. This
 module only maps an action kind to the API call that performs it, using bulk endpoints where the API has them
-(tags, custom attributes) and bounded per-device calls where it does not (commands, profiles, apps).
-Each executed device action also leaves a device note naming the correlation id, so an admin looking at the
-device in the UEM console can find the run, the rationale and the approver.
+and bounded per-device calls where it does not (profiles, apps, `DeviceWipe`, sync; `tasks.actions_bulk`):
+
+* push / e-mail messages, `LockDevice` and `EnterpriseWipe` go by serial number through the bulk routes, in
+  batches of 500; the device id → serial map comes from the devices search (one sweep, taken only when it
+  costs fewer calls than one call per device). Devices without a unique serial number go one by one;
+* tag adds and removes read the tag's members first: a device already in the wanted state is done without a
+  change (`info["unchanged"]`), and the inverse leaves it as it was (it reads its original's record when the
+  executor is given the audit trail, `audit=`).
+
+A device action whose tier asks for it (`GovernanceSettings.device_notes`; low tier leaves none by default)
+also leaves a device note naming the correlation id, so an admin looking at the device in the UEM console can
+find the run, the rationale and the approver. Every request, bulk or not, carries the correlation id
+(`x-correlation-id`), and the audit trail records it with each target's outcome.
 
 **Per-target result contract** (what governance records, see `ws1ai.governance.execute`): a handler returns
 either a `TargetOutcome` — per target `done`, `failed` (certainly not applied: refused before sending or
@@ -21,20 +31,31 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
+from tasks.actions_bulk import ReadFailed, SerialBook, bulk_outcome, merge_outcomes
 from ws1ai.connectors.servicenow import ServiceNowClient
 from ws1ai.governance.actions import Action, ActionKind
-from ws1ai.governance.audit_records import TargetOutcome
+from ws1ai.governance.audit_records import AuditStore, TargetOutcome
+from ws1ai.governance.config import GovernanceSettings
 from ws1ai.governance.execute_state import certainly_not_applied
 from ws1ai.uem import UEMClient
+from ws1ai.uem.bulk import BulkResult
 from ws1ai.uem.errors import UEMNotFound
 from ws1ai.uem.schemas.automation import ScriptAssignment
+from ws1ai.uem.schemas.common import BulkResponse
 from ws1ai.uem.schemas.device_details import CustomAttribute
 from ws1ai.uem.schemas.mdm import DeviceInfo, EmailMessage, PushMessage, SmartGroupEdit
 from ws1ai.uem.schemas.system import User
 
-__all__ = ["ActionExecutor", "UnsupportedAction", "incident_sys_id", "open_executor", "work_note_marker"]
+__all__ = [
+    "ActionExecutor",
+    "UnsupportedAction",
+    "incident_sys_id",
+    "open_executor",
+    "user_id_by_external_id",
+    "work_note_marker",
+]
 
 # Notes are how the console shows provenance; they are not themselves governed writes of their own. A deleted
 # device has no record left to carry one.
@@ -53,14 +74,30 @@ class UnsupportedAction(ValueError):
 
 
 class ActionExecutor:
-    """Callable executor handed to `ws1ai.governance` (`executor(action) -> result dict`)."""
+    """Callable executor handed to `ws1ai.governance` (`executor(action) -> TargetOutcome`).
+
+    `settings`: which tiers leave device notes (default: the environment's `GovernanceSettings`);
+    `leave_device_notes=False` leaves none at all. `audit`: the trail an inverse reads its original's outcome
+    from (the devices a tag change left unchanged, the user a creation made). `bulk=False` sends every write
+    one device at a time (the per-device path the benchmark compares against)."""
 
     def __init__(
-        self, uem: UEMClient, servicenow: ServiceNowClient | None = None, *, leave_device_notes: bool = True
+        self,
+        uem: UEMClient,
+        servicenow: ServiceNowClient | None = None,
+        *,
+        leave_device_notes: bool = True,
+        settings: GovernanceSettings | None = None,
+        audit: AuditStore | None = None,
+        bulk: bool = True,
     ) -> None:
         self.uem = uem
         self.servicenow = servicenow
         self.leave_device_notes = leave_device_notes
+        self.settings = settings or GovernanceSettings()
+        self.audit = audit
+        self.bulk = bulk
+        self.serial_book = SerialBook(uem)
         self._handlers: dict[ActionKind, Callable[[Action], dict[str, Any] | TargetOutcome]] = {
             ActionKind.PROFILE_INSTALL: self._profile_install,
             ActionKind.QUARANTINE_PROFILE: self._profile_install,
@@ -73,8 +110,10 @@ class ActionExecutor:
             ActionKind.MESSAGE_SEND: self._message_send,
             ActionKind.DEVICE_NOTE: self._device_note,
             ActionKind.DEVICE_SYNC: self._per_device(lambda d: self.uem.commands.sync(d)),
-            ActionKind.DEVICE_LOCK: self._per_device(lambda d: self.uem.commands.lock(d)),
-            ActionKind.ENTERPRISE_WIPE: self._per_device(lambda d: self.uem.commands.enterprise_wipe(d)),
+            ActionKind.DEVICE_LOCK: self._command("LockDevice", lambda d: self.uem.commands.lock(d)),
+            ActionKind.ENTERPRISE_WIPE: self._command(
+                "EnterpriseWipe", lambda d: self.uem.commands.enterprise_wipe(d)
+            ),
             ActionKind.DEVICE_WIPE: self._per_device(lambda d: self.uem.commands.device_wipe(d)),
             ActionKind.DEVICE_DELETE: self._device_delete,
             ActionKind.ITSM_TICKET: self._itsm_ticket,
@@ -101,7 +140,7 @@ class ActionExecutor:
                 else TargetOutcome(done=action.targets, info=dict(result))
             )
             noted = action.target_type == "device" and action.kind not in _NOTE_KINDS_SKIPPED
-            if self.leave_device_notes and noted and outcome.done:
+            if self.leave_device_notes and noted and outcome.done and self._notes_for(action):
                 outcome = self._notes(action, outcome)
         return outcome
 
@@ -112,11 +151,19 @@ class ActionExecutor:
         with self.uem.correlation(action.correlation_id):
             return read_back(self.uem, self.servicenow, action, targets)
 
+    def _notes_for(self, action: Action) -> bool:
+        """Whether this action's tier leaves a note per device (`GovernanceSettings.device_notes`)."""
+        return self.settings.device_note(action.tier(self.settings.tier_overrides))
+
     def _notes(self, action: Action, outcome: TargetOutcome) -> TargetOutcome:
-        """The provenance note on each device whose write is done; a failed note is only that."""
+        """The provenance note on each device whose write is done; a failed note is only that. A device
+        left unchanged (already in the wanted state) was not written to, so it gets none."""
         note = f"ws1ai {action.kind} correlation-id={action.correlation_id}: {action.rationale}"[:900]
         failures: dict[str, str] = {}
+        unchanged = set(outcome.info.get("unchanged", ()))
         for target in outcome.done:
+            if target in unchanged:
+                continue
             try:
                 self.uem.devices.add_note(int(target), note)
             except Exception as exc:  # the write stands; the missing note is recorded beside it
@@ -128,10 +175,40 @@ class ActionExecutor:
         not about the target, like 401/429) the rest are not attempted, so they are certainly not applied."""
         return each_target([(t, int(t)) for t in _device_targets(action)], call)
 
+    def _by_serial(
+        self, action: Action, send: Callable[[list[str]], BulkResult], one: Callable[[int], object]
+    ) -> TargetOutcome:
+        """Devices with a serial number through the bulk call `send`, the others one by one with `one`."""
+        ids = _device_ids(action)
+        serials = self.serial_book.serials(ids) if self.bulk else {}
+        if not serials:
+            return self._each(action, one)
+        outcome, stopped = bulk_outcome({s: str(d) for d, s in serials.items()}, send)
+        rest = [(str(d), d) for d in ids if d not in serials]
+        if not rest:
+            return outcome
+        if stopped is not None:  # the tenant refused us or went silent: the others are not sent either
+            left = TargetOutcome(failed={t: f"not attempted after: {stopped}" for t, _ in rest})
+            return merge_outcomes(outcome, left)
+        return merge_outcomes(outcome, each_target(rest, one))
+
     # ---- handlers ------------------------------------------------------------------------------------------
     def _per_device(self, call: Callable[[int], None]) -> Callable[[Action], TargetOutcome]:
         def run(action: Action) -> TargetOutcome:
             return self._each(action, call)
+
+        return run
+
+    def _command(
+        self, bulk_name: Literal["LockDevice", "EnterpriseWipe"], call: Callable[[int], None]
+    ) -> Callable[[Action], TargetOutcome]:
+        """A command with a bulk form (`POST /mdm/devices/commands/bulk`, by serial number)."""
+
+        def run(action: Action) -> TargetOutcome:
+            def send(serials: list[str]) -> BulkResult:
+                return self.uem.commands.bulk_command(bulk_name, "Serialnumber", serials)
+
+            return self._by_serial(action, send, call)
 
         return run
 
@@ -181,12 +258,48 @@ class ActionExecutor:
         return self._each(action, lambda d: self.uem.apps.uninstall(kind, app_id, DeviceInfo(device_id=d)))
 
     def _tag_add(self, action: Action) -> TargetOutcome:
-        bulk = self.uem.tags.add_devices(int(action.payload["tag_id"]), _device_ids(action))
-        return _bulk_outcome(action, bulk.faults.fault if bulk.faults else [])
+        return self._tag(action, add=True)
 
     def _tag_remove(self, action: Action) -> TargetOutcome:
-        bulk = self.uem.tags.remove_devices(int(action.payload["tag_id"]), _device_ids(action))
-        return _bulk_outcome(action, bulk.faults.fault if bulk.faults else [])
+        return self._tag(action, add=False)
+
+    def _tag(self, action: Action, *, add: bool) -> TargetOutcome:
+        """Read the tag's members, then add (remove) only the devices not yet (no longer) in the wanted state.
+
+        A device already in the wanted state is done without a change and listed in `info["unchanged"]`; an
+        inverse also leaves alone the devices its original left unchanged, so rolling back a tag add never
+        takes the tag from a device that had it before."""
+        tag_id = int(action.payload["tag_id"])
+        ids = _device_ids(action)
+        try:
+            members = {d.device_id for d in self.uem.tags.devices(tag_id) if d.device_id is not None}
+        except Exception as exc:
+            raise ReadFailed(f"reading tag {tag_id}'s members failed: {type(exc).__name__}: {exc}") from exc
+        as_before = self._unchanged_by_original(action)
+        unchanged = [d for d in ids if (d in members) is add or str(d) in as_before]
+        todo = [d for d in ids if d not in unchanged]
+        kept = TargetOutcome(
+            done=tuple(str(d) for d in unchanged),
+            info={"unchanged": [str(d) for d in unchanged]} if unchanged else {},
+        )
+        if not todo:
+            return kept
+        if not self.bulk:
+            single = self.uem.tags.add_devices if add else self.uem.tags.remove_devices
+            each = each_target([(str(d), d) for d in todo], lambda d: _one_tag_call(single(tag_id, [d]), d))
+            return merge_outcomes(kept, each)
+        many = self.uem.tags.bulk_add_devices if add else self.uem.tags.bulk_remove_devices
+        sent, _ = bulk_outcome(
+            {str(d): str(d) for d in todo}, lambda values: many(tag_id, [int(v) for v in values])
+        )
+        return merge_outcomes(kept, sent)
+
+    def _unchanged_by_original(self, action: Action) -> set[str]:
+        """Targets the action this one undoes left unchanged (read from the audit trail, if given one)."""
+        if action.inverse_of is None or self.audit is None:
+            return set()
+        records = self.audit.read(correlation_ids={action.inverse_of})
+        return {str(t) for r in records if r.outcome is not None for t in r.outcome.info.get("unchanged", ())}
 
     def _custom_attribute_set(self, action: Action) -> TargetOutcome:
         attribute = CustomAttribute(
@@ -198,32 +311,50 @@ class ActionExecutor:
 
     def _message_send(self, action: Action) -> TargetOutcome:
         body = str(action.payload["body"])
+        email = action.payload.get("channel", "push") == "email"
+        mail = EmailMessage(
+            message_body=body,
+            subject=action.payload.get("subject"),
+            to_address=action.payload.get("to_address"),
+        )
+        push = PushMessage(message_body=body)
 
-        def send(device_id: int) -> None:
-            if action.payload.get("channel", "push") == "email":
-                self.uem.messages.email(
-                    device_id,
-                    EmailMessage(
-                        message_body=body,
-                        subject=action.payload.get("subject"),
-                        to_address=action.payload.get("to_address"),
-                    ),
-                )
+        def one(device_id: int) -> None:
+            if email:
+                self.uem.messages.email(device_id, mail)
             else:
-                self.uem.messages.push(device_id, PushMessage(message_body=body))
+                self.uem.messages.push(device_id, push)
 
-        return self._each(action, send)
+        def many(serials: list[str]) -> BulkResult:
+            if email:
+                return self.uem.messages.bulk_email("Serialnumber", serials, mail)
+            return self.uem.messages.bulk_push("Serialnumber", serials, push)
+
+        return self._by_serial(action, many, one)
 
     def _user_id(self, action: Action, target: str) -> int:
-        """A numeric target is the user id; otherwise (the inverse of a USER_CREATE, planned before the user
-        had an id) the user is found by the payload's exact username."""
+        """A numeric target is the user id. Otherwise the target is the HRIS external id (the inverse of a
+        USER_CREATE, planned before the user had an id, and read back from the audit trail, where the
+        username is redacted): the user id the creation recorded, when the executor reads the trail, else
+        the one UEM user whose ExternalId is the target."""
         if target.isdigit():
             return int(target)
-        name = str(action.payload.get("user_name", ""))
-        for user in self.uem.users.iter_search(username=name):
-            if (user.user_name or "").lower() == name.lower() and user.id is not None and user.id.value:
-                return int(user.id.value)
-        raise UnsupportedAction(f"no UEM user {name!r} for target {target}")
+        recorded = self._created_user_id(action, target)
+        if recorded is not None:
+            return recorded
+        return user_id_by_external_id(self.uem, target)
+
+    def _created_user_id(self, action: Action, target: str) -> int | None:
+        if action.inverse_of is None or self.audit is None:
+            return None
+        for record in reversed(self.audit.read(correlation_ids={action.inverse_of})):
+            original = record.action
+            if original.kind is not ActionKind.USER_CREATE or target not in original.targets:
+                continue
+            user_id = record.outcome.info.get("user_id") if record.outcome is not None else None
+            if isinstance(user_id, int) or (isinstance(user_id, str) and user_id.isdigit()):
+                return int(user_id)
+        return None
 
     def _user_create(self, action: Action) -> dict[str, Any]:
         p = action.payload
@@ -341,6 +472,21 @@ class ActionExecutor:
         return outcome.model_copy(update={"info": {"already_absent": absent}}) if absent else outcome
 
 
+def user_id_by_external_id(uem: UEMClient, external_id: str) -> int:
+    """The one UEM user whose ExternalId is `external_id` (the user search has no such filter: one sweep of
+    500-user pages). None or several: `UnsupportedAction`, before any write."""
+    found = [
+        int(u.id.value)
+        for u in uem.users.iter_search()
+        if u.external_id == external_id and u.id is not None and u.id.value
+    ]
+    if len(found) != 1:
+        raise UnsupportedAction(
+            f"{'no' if not found else len(found)} UEM user(s) with external id {external_id!r}: not changed"
+        )
+    return found[0]
+
+
 def work_note_marker(action: Action) -> str:
     """Ends every work note an ITSM update writes: how a retry (or `tasks.verify`) finds the note again."""
     return f"[ws1ai correlation-id={action.correlation_id}]"
@@ -366,8 +512,12 @@ def _addition_id(item: dict[str, object]) -> int | None:
 @contextmanager
 def open_executor() -> Iterator[ActionExecutor]:
     """Clients from the environment, closed afterwards (`ws1ai rollback` imports this by name)."""
+    from ws1ai.governance.audit import PrefectAuditStore
+
+    settings = GovernanceSettings()
+    # The trail lets an inverse find what its original recorded (unchanged devices, the created user's id).
     with UEMClient() as uem, ServiceNowClient() as itsm:
-        yield ActionExecutor(uem, itsm)
+        yield ActionExecutor(uem, itsm, settings=settings, audit=PrefectAuditStore(settings))
 
 
 def _device_ids(action: Action) -> list[int]:
@@ -409,8 +559,12 @@ def each_target(items: Sequence[tuple[str, Any]], call: Callable[[Any], object])
     return TargetOutcome(done=tuple(done), failed=failed, unknown=unknown)
 
 
-def _bulk_outcome(action: Action, faults: Sequence[Any]) -> TargetOutcome:
-    """A bulk call that answered: every target accepted except those the response lists as faults."""
-    refused = {str(f.item_value): f"errorCode {f.error_code}: {f.message}" for f in faults if f.item_value}
-    done = tuple(t for t in action.targets if t not in refused)
-    return TargetOutcome(done=done, failed={t: why for t, why in refused.items() if t in action.targets})
+def _one_tag_call(response: BulkResponse, device_id: int) -> None:
+    """A one-device tag call answers 200 with a fault when the device was refused: a failure of that one."""
+    for fault in response.faults.fault if response.faults else []:
+        raise _ItemRefused(f"ErrorCode {fault.error_code}: {fault.message} (device {device_id})")
+
+
+class _ItemRefused(RuntimeError):
+    sent = False  # the tenant answered without applying it
+    status = 422  # about this one device: the next one may still succeed

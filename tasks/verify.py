@@ -6,8 +6,8 @@ retry of an in-doubt target; see `ws1ai.governance.execute`).
 
 * apps — the device's app list (installed ↔ app id present); profiles — the device's profile list;
 * tags — the tag's device list; smart groups — the group's explicit device additions;
-* custom attributes — the device's attribute value; users — the user's active flag, or (create) the exact
-  username; notes — the device's notes;
+* custom attributes — the device's attribute value; users — the user's active flag (a target that is an HRIS
+  external id: the one user carrying it), or (create) the exact username; notes — the device's notes;
 * wipes — the device's enrolment status (a wipe pending or done, or a wiped device gone: applied);
 * messages, locks, syncs — the device's event log of the last two days: an entry for the same command (or a
   message with the same body) means applied; none means not applied. The wording matched is the sandbox
@@ -32,7 +32,8 @@ __all__ = ["read_back"]
 K = ActionKind
 _WIPED = {"enterprisewipepending", "devicewipepending", "unenrolled", "unenrolledenterprisewipe", "retired"}
 _EVENT_LOG_DAYS = 2
-_COMMAND_EVENT = {K.DEVICE_LOCK: "Lock", K.DEVICE_SYNC: "SyncDevice"}
+# A lock sent one by one is `Lock`; through the bulk route it is `LockDevice` (docs/uem-api.md#commands).
+_COMMAND_EVENT = {K.DEVICE_LOCK: ("Lock", "LockDevice"), K.DEVICE_SYNC: ("SyncDevice",)}
 # Payload fields a read-back compares with the tenant. The audit trail's copy of an action has personal data
 # redacted (`audit_records.RedactedAction.redacted_fields`): such a copy cannot be compared, so "cannot tell".
 _COMPARED = {
@@ -100,7 +101,7 @@ def _per_target(uem: UEMClient, action: Action) -> Callable[[str], bool | None] 
         )
     if kind in (K.USER_ACTIVATE, K.USER_DEACTIVATE):
         if not all(t.isdigit() for t in action.targets):
-            return None
+            return _user_by_external_id(uem, kind)
         return lambda t: uem.users.get(int(t)).status is (kind is K.USER_ACTIVATE)
     if kind is K.DEVICE_NOTE:
         note = str(p["note"])
@@ -111,11 +112,11 @@ def _per_target(uem: UEMClient, action: Action) -> Callable[[str], bool | None] 
         channel = "EMAIL" if p.get("channel", "push") == "email" else "PUSH"
         body = str(p["body"])[:200]
         return lambda t: _logged(
-            uem, int(t), f"{channel} message sent", lambda data: data.get("MessageBody") == body
+            uem, int(t), [f"{channel} message sent"], lambda data: data.get("MessageBody") == body
         )
     if kind in _COMMAND_EVENT:
-        text = f"{_COMMAND_EVENT[kind]} command requested"
-        return lambda t: _logged(uem, int(t), text, lambda data: True)
+        texts = [f"{name} command requested" for name in _COMMAND_EVENT[kind]]
+        return lambda t: _logged(uem, int(t), texts, lambda data: True)
     return None
 
 
@@ -143,6 +144,18 @@ def _itsm_update_applied(
     return out
 
 
+def _user_by_external_id(uem: UEMClient, kind: ActionKind) -> Callable[[str], bool | None]:
+    """A user target that is an HRIS external id (the inverse of a creation): its one user's active flag."""
+
+    def check(t: str) -> bool | None:
+        users = [u for u in uem.users.iter_search() if u.external_id == t]
+        if len(users) != 1:
+            return None  # none or several: cannot tell which one the write was about
+        return users[0].status is (kind is K.USER_ACTIVATE)
+
+    return check
+
+
 def _gone_or_wiped(uem: UEMClient, device_id: int, *, deleted: bool) -> bool:
     try:
         device = uem.devices.get(device_id)
@@ -154,12 +167,13 @@ def _gone_or_wiped(uem: UEMClient, device_id: int, *, deleted: bool) -> bool:
 
 
 def _logged(
-    uem: UEMClient, device_id: int, event: str, data_ok: Callable[[dict[str, str]], bool]
+    uem: UEMClient, device_id: int, events: Sequence[str], data_ok: Callable[[dict[str, str]], bool]
 ) -> bool | None:
-    """True when the device's recent event log has the entry; None (cannot tell) when it has not."""
+    """True when the device's recent event log has one of the entries; None (cannot tell) when it has not."""
     page = uem.devices.eventlog(device_id, day_range=_EVENT_LOG_DAYS)
+    wanted = {e.lower() for e in events}
     for entry in page.items:
-        if (entry.event or "").lower() == event.lower() and data_ok(_data(entry.event_data_list or [])):
+        if (entry.event or "").lower() in wanted and data_ok(_data(entry.event_data_list or [])):
             return True
     return None
 

@@ -85,6 +85,17 @@ class GovernanceSettings(BaseSettings):
     tier_overrides: dict[ActionKind, RiskTier] = Field(
         default_factory=dict, description="re-tier kinds (destructive kinds cannot be lowered)"
     )
+    # One note per device per write doubles the calls of a bulk write; low-tier reminders and tags go without
+    # (the correlation id still travels as `x-correlation-id` on every request and is in the audit trail).
+    device_notes: dict[RiskTier, bool] = Field(
+        default_factory=lambda: {
+            RiskTier.LOW: False,
+            RiskTier.MEDIUM: True,
+            RiskTier.HIGH: True,
+            RiskTier.DESTRUCTIVE: True,
+        },
+        description="per tier: leave a provenance note on each device after a write (unlisted tiers: yes)",
+    )
     audit_artifact_prefix: str = Field("ws1ai-audit", pattern=r"^[a-z0-9-]+$")
     audit_lookback_days: int = Field(365, ge=1, description="how far back idempotency/rollback look")
     # Exactly once across run keys (a caller may choose any): the same write (kind, payload, target) done or
@@ -108,6 +119,9 @@ class GovernanceSettings(BaseSettings):
 
     def per_hour_cap(self, kind: ActionKind) -> int:
         return self.per_hour_caps.get(kind, self.default_per_hour_cap)
+
+    def device_note(self, tier: RiskTier) -> bool:
+        return self.device_notes.get(tier, True)
 
     def repeat_window(self, kind: ActionKind) -> float:
         return self.repeat_window_hours_by_kind.get(kind, self.repeat_window_hours)

@@ -3,11 +3,11 @@
 UEM limits per Organization Group by API key, in two tiers: a per-minute server throttle and a daily quota
 (docs/uem-api.md#rate-limits). The limiter paces requests with a smooth token bucket (GCRA: each request is
 scheduled one interval after the previous one, with a small burst allowance), so the sustained rate equals the
-configured requests/minute. GCRA's burst allowance alone let a sustained run send `limit + burst` requests in
-some 60-s window (1.8 % over the limit, measured), which a server throttle set exactly at the limit answers with
-429s; so the limiter also remembers its last `limit` send times and never starts a request before the oldest of
-them is a minute (plus a small margin for send jitter) old: no sliding minute window ever holds more than the
-limit. It also
+configured requests/minute. GCRA's burst allowance alone let a sustained run send `limit + burst` requests
+in some 60-s window (1.8 % over the limit, measured), which a server throttle set exactly at the limit answers
+with 429s; so the limiter also remembers its last `limit` send times and never starts a request before the
+oldest of them is a minute (plus a small margin for send jitter) old: no sliding minute window ever holds more
+than the limit. It also
 
 - tracks the daily quota from `x-ratelimit-remaining` / `x-ratelimit-reset` and refuses
   (`UEMQuotaExhausted`) before a call would take the remaining quota below the configured reserve, and

@@ -7,6 +7,7 @@ new person), and a recent starter with enrolled devices (who needs the role bund
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -16,14 +17,18 @@ from typing import Any
 import httpx
 import polars as pl
 import pytest
+import typer
+from typer.testing import CliRunner
 
 from flows.onboarding import onboarding
 from models.provisioning import learn_bundles
-from tasks.actions import ActionExecutor
+from tasks.actions import ActionExecutor, open_executor
 from tests.flows.conftest import ledger
 from ws1ai.governance.actions import Action, ActionKind
 from ws1ai.governance.approval import Decision
-from ws1ai.governance.config import RolloutMode
+from ws1ai.governance.audit import AuditStatus, PrefectAuditStore
+from ws1ai.governance.cli import EXECUTOR_FACTORY, rollback_command
+from ws1ai.governance.config import GovernanceSettings, RolloutMode
 from ws1ai.policies.onboarding import peer_bundle_rule, username_for
 from ws1ai.sandbox import SandboxState
 from ws1ai.settings import UEMSettings
@@ -293,3 +298,38 @@ def test_smart_group_membership_handler_adds_and_its_inverse_removes(
         assert {int(d.id or 0) for d in uem.smart_groups.devices(group["id"])} == members
     # Criteria (department) survive the read-merge-write of explicit additions.
     assert sandbox_state.smart_groups[group["id"]]["departments"] == ["Finance"]
+
+
+def test_rollback_from_the_trail_deactivates_exactly_the_created_user(
+    tenant: httpx.Client, sandbox_state: SandboxState, approve_in_background: Callable[..., Thread]
+) -> None:
+    # The audit copy of a user creation has its username redacted: the inverse must still find the user, by
+    # what the trail keeps (the user id the creation recorded, the HRIS external id that is its target).
+    hire = _pending_hire(sandbox_state)
+    _delete_uem_user(tenant, sandbox_state, hire["email"])
+    approve_in_background(Decision.APPROVE, approvers=("alice",))
+    state = onboarding(
+        employee_id=hire["employee_id"],
+        run_key_prefix="t-onb-undo",
+        mode=RolloutMode.APPROVE,
+        return_state=True,
+    )
+    assert state.is_completed(), state
+    [created] = [e for e in _writes(tenant) if e["operation"] == "User.Create"]
+    [user_id] = [u for u, rec in sandbox_state.users.items() if rec.get("external_id") == hire["employee_id"]]
+    cid = created["correlation_id"]
+    records = PrefectAuditStore(GovernanceSettings()).read(correlation_ids={cid})
+    [record] = [r for r in records if r.status is AuditStatus.EXECUTED]
+    assert "user_name" in getattr(record.action, "redacted_fields", ())  # what rollback reads back
+
+    since = len(ledger(tenant))
+    approve_in_background(Decision.APPROVE, approvers=("alice",))  # a deactivation is high tier
+    app = typer.Typer()
+    app.command()(rollback_command)
+    result = CliRunner().invoke(app, [cid, "--mode", "auto"], obj={EXECUTOR_FACTORY: open_executor})
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["rolled_back"] == [cid]
+    [undo] = _writes(tenant, since)
+    assert (undo["operation"], undo["user_id"]) == ("User.Deactivate", user_id)
+    assert sandbox_state.users[user_id]["active"] is False

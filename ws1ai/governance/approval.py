@@ -21,6 +21,10 @@ with a markdown description: what will happen, to how many devices, why, and how
 * The submitted form is deleted from Prefect's flow-run input as soon as it has been read (tidiness, not
   secrecy: a code read off the API in the meantime is worth nothing for anything else).
 
+With `WS1AI_GOVERNANCE_APPROVAL_WAIT=suspend` no process waits at all: `approval_suspend.py` suspends the run
+per round and verifies the submission on the resumed run with the same gate; reminders and the deadline are
+kept by the `approvals-check` flow.
+
 This module is the pause loop. The decisions live in `approval_gate.py` (`ApprovalGate`), the deadline in
 `approval_deadline.py` (`DeadlineWatcher`), the form, request and notices in `approval_forms.py`.
 """
@@ -47,6 +51,7 @@ from ws1ai.governance.approval_forms import (
     save_request,
 )
 from ws1ai.governance.approval_gate import ApprovalGate, GateEntry, peek_nonce
+from ws1ai.governance.approval_suspend import request_approval_suspended
 from ws1ai.governance.audit import AuditStatus, AuditStore, record_for
 from ws1ai.governance.config import GovernanceSettings, TimeoutOutcome
 from ws1ai.governance.identity import ApproverVerifier
@@ -95,6 +100,11 @@ def request_approval(
         )
         return ApprovalOutcome(rejected=[e.action for e in entries])
     timeout = timeout_seconds or settings.approval_timeout_seconds
+    if settings.approval_wait == "suspend":
+        # No process waits: the run suspends per round and resumes from its recorded state.
+        return request_approval_suspended(
+            entries, title=title, store=store, settings=settings, notify=notify, timeout=timeout, mode=mode
+        )
     poll = poll_interval or settings.approval_poll_seconds
     gate = ApprovalGate(entries, title, store, settings, notify, timeout, mode)
     watcher = DeadlineWatcher(gate)

@@ -97,6 +97,10 @@ class RequestItem(BaseModel):
     approvals: list[str] = Field(default_factory=list)
     rationale: str = ""
     undo: str = ""
+    # What the action writes and to whom, without its run key: another run planning the same write to the same
+    # targets under another run key finds it pending here and does not ask again (approval_suspend.py).
+    content_key: str = ""
+    targets_digest: str = ""
 
 
 class ApprovalRequest(BaseModel):
@@ -112,6 +116,9 @@ class ApprovalRequest(BaseModel):
     # Distinct targets per type over all items: three actions on the same 50 devices are 50 devices, not 150.
     targets: dict[str, int] = Field(default_factory=dict)
     note: str = ""
+    # `suspend`: the run holds no process while it waits; the `approvals-check` flow keeps its reminders and
+    # deadline (see approval_suspend.py).
+    wait: Literal["pause", "suspend"] = "pause"
 
 
 class ApprovalNotice(BaseModel):

@@ -14,6 +14,7 @@ unexpired and never seen before (`used_nonces`): a code read off the Prefect API
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -42,11 +43,12 @@ from ws1ai.governance.approval_forms import (
     where_to_approve,
 )
 from ws1ai.governance.audit import AuditRecord, AuditStatus, AuditStore, record_for
+from ws1ai.governance.audit_records import content_key
 from ws1ai.governance.config import GovernanceSettings, TimeoutOutcome
 from ws1ai.governance.identity import ApproverVerifier, CodeRefused, normalise_approver
 from ws1ai.governance.planning import PlannedAction
 
-__all__ = ["ApprovalGate", "GateEntry", "peek_nonce"]
+__all__ = ["ApprovalGate", "GateEntry", "peek_nonce", "targets_digest"]
 
 # The gate's log lines are the approval's: one logger name for the whole approval mechanism.
 log = logging.getLogger("ws1ai.governance.approval")
@@ -60,6 +62,12 @@ def peek_nonce(code: str) -> str | None:
         return split_code(code)[0].nonce
     except (MalformedCode, ValidationError):
         return None
+
+
+def targets_digest(action: Action) -> str:
+    """Who an action writes to, as a short hash (its targets are sorted and deduplicated already)."""
+    blob = "\n".join([action.target_type, *action.targets])
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
 def _refused(reason: str) -> ApprovalVerdict:
@@ -90,13 +98,17 @@ class ApprovalGate:
         notifier: Notifier | None,
         timeout: int,
         mode: str | None,
+        flow_run_id: uuid.UUID | None = None,
     ) -> None:
         from prefect.context import FlowRunContext
 
-        ctx = FlowRunContext.get()
-        if ctx is None or ctx.flow_run is None:
-            raise RuntimeError("request_approval must be called inside a flow run")
-        self.flow_run_id = ctx.flow_run.id
+        if flow_run_id is None:
+            ctx = FlowRunContext.get()
+            if ctx is None or ctx.flow_run is None:
+                raise RuntimeError("request_approval must be called inside a flow run")
+            flow_run_id = ctx.flow_run.id
+        # Usually this run; the `approvals-check` flow decides a suspended run's timeout on its behalf.
+        self.flow_run_id = flow_run_id
         self.entries = {e.action.correlation_id: e for e in entries}
         self.title, self.store, self.settings, self.notifier = title, store, settings, notifier
         self.timeout, self.mode = timeout, mode
@@ -109,6 +121,11 @@ class ApprovalGate:
         self.outcome = ApprovalOutcome()
         self.round_key = ""  # the pause key of the round being asked (set by `describe`)
         self.used_nonces: set[str] = set()
+        # A resumed (suspended) run re-derives earlier rounds from their signed submissions: checked again,
+        # but not spent again, not expired by age and not written to the audit trail twice.
+        self.replaying = False
+        # Correlation ids whose timeout decision is already in the audit trail (written by `approvals-check`).
+        self.timeout_recorded: set[str] = set()
 
     def pending(self) -> list[GateEntry]:
         return [e for e in self.entries.values() if e.decided is None]
@@ -176,8 +193,15 @@ class ApprovalGate:
                         f"timed out after {self.timeout} s with {got}; outcome: {outcome}",
                     )
                 records.append(decided)
+            # Stamped with the run whose approval timed out, also when `approvals-check` decides for it.
+            records = [
+                r.model_copy(update={"flow_run_id": str(self.flow_run_id)})
+                for r in records
+                if r.action.correlation_id not in self.timeout_recorded
+            ]
             # Written before the run is resumed (or fails): the audit trail never misses a timeout.
-            self.store.write(records)
+            if records:
+                self.store.write(records)
         self.notify("timed_out", waiting)
 
     def apply(self, resp: ApprovalInput) -> tuple[ApprovalVerdict, str | None]:
@@ -219,7 +243,7 @@ class ApprovalGate:
                     approved.append(cid)
                 else:
                     counted.append(cid)
-        if records:
+        if records and not self.replaying:
             self.store.write(records)
         if not (approved or rejected or counted):
             again = f"{who} has already approved; a second, distinct approver is needed"
@@ -241,12 +265,12 @@ class ApprovalGate:
         unused, from the approver the form names, and over what is pending and what the form decides."""
         if payload.run != str(self.flow_run_id):
             return "approval code was made for another flow run"
-        if payload.nonce in self.used_nonces:
+        if payload.nonce in self.used_nonces and not self.replaying:
             return "approval code was already used"
         self.used_nonces.add(payload.nonce)  # authentic and presented here: it is spent, whatever follows
         if payload.key != self.round_key:
             return "approval code was made for an earlier round of this request; make a new one"
-        if payload.exp < time.time():
+        if payload.exp < time.time() and not self.replaying:
             expired = datetime.fromtimestamp(payload.exp, UTC).isoformat(timespec="seconds")
             return f"approval code expired at {expired}; make a new one"
         if normalise_approver(resp.approver) != payload.approver:
@@ -285,6 +309,8 @@ class ApprovalGate:
                 approvals=list(e.approvals),
                 rationale=e.action.rationale,
                 undo=undo_hint(e.action),
+                content_key=content_key(e.action.kind, e.action.payload),
+                targets_digest=targets_digest(e.action),
             )
             for cid, e in self.entries.items()
             if e.decided is None

@@ -8,6 +8,7 @@ Dict/list fields are read from the environment as JSON, e.g.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -58,6 +59,11 @@ class GovernanceSettings(BaseSettings):
     )
     approval_timeout_seconds: int = Field(4 * 3600, ge=1, description="how long an approval may wait")
     approval_poll_seconds: int = Field(2, ge=1, description="resume latency (Prefect pause poll interval)")
+    # `pause` keeps the run's process waiting; `suspend` ends it and the run resumes from its recorded plan
+    # on infrastructure (needs a deployment and a worker; see governance/approval_suspend.py).
+    approval_wait: Literal["pause", "suspend"] = Field(
+        "pause", description="how a run waits for approval: pause (process kept) or suspend (released)"
+    )
     timeout_outcome: TimeoutOutcome = TimeoutOutcome.REJECT
     reminder_before_seconds: list[int] = Field(
         default_factory=lambda: [1800, 300], description="send reminders this long before the deadline"

@@ -35,6 +35,7 @@ from pydantic import BaseModel, Field
 from ws1ai.governance.actions import Action, ActionKind
 from ws1ai.governance.approval import ApprovalOutcome, request_approval
 from ws1ai.governance.approval_forms import Notifier
+from ws1ai.governance.approval_suspend import RecordedPlan, pending_elsewhere, record_plan, recorded_plan
 from ws1ai.governance.audit import (
     AuditRecord,
     AuditStatus,
@@ -393,6 +394,12 @@ def govern(
     settings = settings or GovernanceSettings()
     mode = mode or settings.mode
     verifier = verifier or _verifier_of(executor)
+    suspending = settings.approval_wait == "suspend" and not dry_run
+    if suspending and (resumed := recorded_plan(store)) is not None:
+        # Resumed after a suspended approval: continue the recorded plan, not a recomputed one.
+        return _resume(
+            resumed, actions, executor, store=store, settings=settings, notify=notify, verifier=verifier
+        )
     # Read-backs happen before planning, so a write verified done never waits for an approval again. In a
     # dry run or a report-only mode nothing is read back or recorded beyond the plan.
     reporting = dry_run or mode in (RolloutMode.OBSERVE, RolloutMode.RECOMMEND)
@@ -436,9 +443,26 @@ def govern(
         return report
     kwargs: dict[str, Any] = {"store": store, "mode": mode, "verifier": verifier, "settings": settings}
     report.execution.merge(execute_actions([p.action for p in plan.auto], executor, **kwargs))
-    if plan.needs_approval:
+    asking = plan.needs_approval
+    if asking:
+        # Actions already waiting in another run's approval are that run's: one request per set of actions.
+        elsewhere = pending_elsewhere([p.action for p in asking])
+        if elsewhere:
+            asking = [p for p in asking if p.action.correlation_id not in elsewhere]
+            skips = []
+            for p in plan.needs_approval:
+                if (other := elsewhere.get(p.action.correlation_id)) is not None:
+                    why = f"pending approval in run {other}"
+                    report.execution.skipped[p.action.correlation_id] = why
+                    skip = record_for(p.action, AuditStatus.SKIPPED, tier=p.tier, detail=why, mode=mode)
+                    skips.append(skip)
+            store.write(skips)
+    if asking and suspending:
+        timeout = approval_timeout_seconds or settings.approval_timeout_seconds
+        record_plan(RecordedPlan(title=title, mode=mode, timeout=timeout, plan=plan, asked=asking))
+    if asking:
         report.approval = request_approval(
-            plan.needs_approval,
+            asking,
             title=title,
             store=store,
             settings=settings,
@@ -447,6 +471,46 @@ def govern(
             mode=mode,
         )
         report.execution.merge(execute_actions(report.approval.approved, executor, **kwargs))
+    return report
+
+
+def _resume(
+    recorded: RecordedPlan,
+    actions: Sequence[Action],
+    executor: Executor,
+    *,
+    store: AuditStore,
+    settings: GovernanceSettings,
+    notify: Notifier | None,
+    verifier: Verifier | None,
+) -> GovernanceReport:
+    """The governed tail of a run resumed from a suspended approval: decide the recorded actions, execute the
+    approved ones (exactly once, as always)."""
+    import logging
+
+    asked = {p.action.correlation_id for p in recorded.asked}
+    recomputed = {a.correlation_id for a in actions}
+    if not asked <= recomputed:
+        # The approval was asked for the recorded actions; what the flow computes now is for a later run.
+        logging.getLogger("ws1ai.governance.execute").warning(
+            "resumed run recomputed a different action set (%d of %d recorded ones missing); continuing with "
+            "the recorded plan",
+            len(asked - recomputed),
+            len(asked),
+        )
+    mode = RolloutMode(recorded.mode) if recorded.mode else None
+    report = GovernanceReport(plan=recorded.plan)
+    report.approval = request_approval(
+        recorded.asked,
+        title=recorded.title,
+        store=store,
+        settings=settings,
+        notify=notify,
+        timeout_seconds=recorded.timeout,
+        mode=mode,
+    )
+    kwargs: dict[str, Any] = {"store": store, "mode": mode, "verifier": verifier, "settings": settings}
+    report.execution.merge(execute_actions(report.approval.approved, executor, **kwargs))
     return report
 
 

@@ -47,6 +47,7 @@ from ws1ai.settings import WorkerSettings
 __all__ = ["compliance_triage"]
 
 PROMPT = "compliance_triage"
+LOOKUPS_MAX = 50  # named devices read one GET each up to this many; more: the bulk search, filtered
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,13 @@ def compliance_triage(
     run_key = run_key or f"compliance-triage:{date.today().isoformat()}"
     if device_id is not None:  # one device, as an event trigger passes it
         device_ids = [*(device_ids or []), device_id]
-    found = read_non_compliant_devices(device_ids, None)
+    if device_ids and len(device_ids) > LOOKUPS_MAX:
+        # A coalesced batch (deployments/webhook.py): one paged search of the non-compliant devices (500 a
+        # page) costs fewer API calls than a GET per device; keep only the named ones.
+        wanted = set(device_ids)
+        found = [f for f in read_non_compliant_devices(None, None) if f.device_id in wanted]
+    else:
+        found = read_non_compliant_devices(device_ids, None)
     if not found:
         return Completed(name="SKIPPED", message="no non-compliant devices")
     assets, threats, reported_at = read_risk_inputs()

@@ -10,6 +10,13 @@ limiter is configured the same (`--limit`). Then, in the same run:
   (`--sample`, default 300; 10,000 per-device calls would take about 55 min at 180/min), extrapolated to the
   fleet as measured calls/device x N and seconds/device x N.
 
+Then the same two writes at the **executor level**, as a flow sends them: one governed action of 10,000
+targets each through `execute_actions` (in-memory audit store) and `tasks.actions.ActionExecutor` (serial
+numbers from the executor's own device sweep, tag members read first, per-target outcomes recorded, device
+notes as the tier says: none for low tier), against the executor's per-device path (`bulk=False`: one push
+per device, one unbatched tag call, and a note per device on every tier, as before bulk execution) on a
+sample (`--executor-sample`, default 150), extrapolated the same way.
+
 Prints API calls, wall time, per-value outcomes, 429s seen, and the ratios. Goal (issue 11): <= 100 calls for
 each of the two actions at fleet size. No assertions.
 
@@ -30,6 +37,11 @@ from typing import Any
 
 import httpx
 
+from tasks.actions import ActionExecutor
+from ws1ai.governance.actions import Action, ActionKind, RiskTier
+from ws1ai.governance.audit_records import MemoryAuditStore
+from ws1ai.governance.config import GovernanceSettings
+from ws1ai.governance.execute import ExecutionReport, execute_actions
 from ws1ai.sandbox import SandboxState, create_app
 from ws1ai.sandbox.server import serve_in_background
 from ws1ai.settings import UEMSettings
@@ -50,6 +62,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--limit", type=int, default=180, help="client rate limit, requests/minute")
     parser.add_argument("--sandbox-throttle", type=int, default=180, help="server throttle, requests/minute")
     parser.add_argument("--sample", type=int, default=300, help="devices acted on one call at a time")
+    parser.add_argument(
+        "--executor-sample", type=int, default=150, help="devices for the executor's per-device path"
+    )
     parser.add_argument("--serve-only", action="store_true", help=argparse.SUPPRESS)  # the child process
     return parser.parse_args()
 
@@ -136,6 +151,99 @@ def per_device(uem: UEMClient, ids: list[int], send: Callable[[int], object]) ->
     return None
 
 
+@dataclass
+class Governed:
+    """One governed action through the executor: calls, time, and the targets' recorded states."""
+
+    run: Run
+    states: dict[str, int]
+    notes: int
+
+
+def governed(uem: UEMClient, executor: ActionExecutor, action: Action, url: str) -> Governed:
+    notes_before = _notes(url)
+    report: list[ExecutionReport] = []
+
+    def work() -> None:
+        report.append(execute_actions([action], executor, store=MemoryAuditStore()))
+
+    run = measured(uem, len(action.targets), lambda: work() or None)
+    states: dict[str, int] = {}
+    for state in report[0].targets.get(action.correlation_id, {}).values():
+        states[state] = states.get(state, 0) + 1
+    return Governed(run, states, _notes(url) - notes_before)
+
+
+def _notes(url: str) -> int:
+    with httpx.Client(base_url=url) as control:
+        entries = control.get("/_sandbox/ledger").json()["entries"]
+    return sum(1 for e in entries if e["operation"] == "AddNote")
+
+
+def executor_level(
+    url: str, args: argparse.Namespace, ids: list[int]
+) -> dict[str, tuple[Governed, Governed]]:
+    """10,000-target push and tag actions through governance, bulk vs the per-device path on a sample."""
+    plain = GovernanceSettings(_env_file=None)  # type: ignore[call-arg]  # low tier: no device notes
+    noted = plain.model_copy(update={"device_notes": dict.fromkeys(RiskTier, True)})
+    sample = ids[: args.executor_sample]
+    out: dict[str, tuple[Governed, Governed]] = {}
+    clear_registry()
+    with UEMClient(settings_for(url, args.limit)) as uem:
+        tags = [uem.tags.create(f"ws1ai bench executor {n}", 570).value for n in ("bulk", "per-device")]
+        assert tags[0] is not None and tags[1] is not None
+
+        def push(targets: list[int], key: str) -> Action:
+            body = {"channel": "push", "body": REMINDER.message_body}
+            return Action(run_key=key, kind=ActionKind.MESSAGE_SEND, targets=targets, payload=body)
+
+        def tag(targets: list[int], key: str, tag_id: int) -> Action:
+            return Action(run_key=key, kind=ActionKind.TAG_ADD, targets=targets, payload={"tag_id": tag_id})
+
+        print(f"executor: governed push reminder to {len(ids):,} devices (bulk) ...", flush=True)
+        push_bulk = governed(uem, ActionExecutor(uem, settings=plain), push(ids, "bench-push"), url)
+        print(f"executor: governed tag add on {len(ids):,} devices (bulk) ...", flush=True)
+        tag_bulk = governed(uem, ActionExecutor(uem, settings=plain), tag(ids, "bench-tag", tags[0]), url)
+        per_device = ActionExecutor(uem, settings=noted, bulk=False)
+        print(f"executor: per-device path, push to {len(sample)} devices with notes ...", flush=True)
+        push_one = governed(uem, per_device, push(sample, "bench-push-one"), url)
+        print(f"executor: per-device path, tag {len(sample)} devices with notes ...", flush=True)
+        tag_one = governed(uem, per_device, tag(sample, "bench-tag-one", tags[1]), url)
+    out["push reminders"] = (push_bulk, push_one)
+    out["tag adds"] = (tag_bulk, tag_one)
+    return out
+
+
+def print_executor(results: dict[str, tuple[Governed, Governed]], n: int) -> None:
+    print()
+    print("executor level (governed execute_actions + ActionExecutor, in-memory audit store)")
+    print(f"{'':32}{'bulk (measured)':>18}{'per device (sample)':>22}{'per device x ' + format(n, ','):>24}")
+    for name, (bulk, one) in results.items():
+        print(f"{name:<32}{'':>18}{'':>22}{'(extrapolated)':>24}")
+        print(f"  targets{'':<24}{bulk.run.devices:>18,}{one.run.devices:>22,}{n:>24,}")
+        print(
+            f"  API calls{'':<22}{bulk.run.calls:>18,}{one.run.calls:>22,}"
+            f"{one.run.calls_per_device * n:>24,.0f}"
+        )
+        print(f"  device notes written{'':<11}{bulk.notes:>18,}{one.notes:>22,}")
+        print(
+            f"  wall time{'':<22}{bulk.run.seconds:>16.1f} s{one.run.seconds:>20.1f} s"
+            f"{one.run.seconds_per_device * n / 60:>20.1f} min"
+        )
+        print(f"  429s seen by the client{'':<8}{bulk.run.rate_limited:>18}{one.run.rate_limited:>22}")
+        states = ", ".join(f"{v:,} {k}" for k, v in sorted(bulk.states.items()))
+        print(f"  recorded target states (bulk): {states}")
+    for name, (bulk, one) in results.items():
+        calls_ratio = one.run.calls_per_device * n / max(1, bulk.run.calls)
+        time_ratio = one.run.seconds_per_device * n / max(1e-9, bulk.run.seconds)
+        print(
+            f"executor ratio per-device:bulk, {name:<15} calls {calls_ratio:,.0f}x   wall time "
+            f"{time_ratio:,.0f}x (per-device figures extrapolated from {one.run.devices} devices)"
+        )
+    goal = all(bulk.run.calls <= 100 for bulk, _ in results.values())
+    print(f"goal <= 100 calls per 10,000-device action at the executor level: {'met' if goal else 'NOT met'}")
+
+
 def main() -> None:
     args = parse_args()
     logging.basicConfig(level=logging.WARNING, format="  %(levelname)s %(name)s: %(message)s")
@@ -184,6 +292,7 @@ def main() -> None:
                 len(sample),
                 lambda: per_device(uem, sample, lambda d: uem.tags.add_devices(sample_tag, [d])),
             )
+        executor_results = executor_level(url, args, fleet_ids)
         with httpx.Client(base_url=url) as control:
             counts: dict[str, Any] = control.get("/_sandbox/requests").json()
 
@@ -221,6 +330,7 @@ def main() -> None:
             f"(per-device figures extrapolated from {one.devices} devices)"
         )
     print("goal: <= 100 calls for each action at fleet size")
+    print_executor(executor_results, n)
 
 
 if __name__ == "__main__":

@@ -134,8 +134,11 @@ def measure(
             settled = len(pending) == runs and (wait == "pause" or not _children(runner.pid))
             if settled:
                 break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{len(pending)} of {runs} runs waiting for approval ({wait})")
+            with get_client(sync_client=True) as client:
+                ended = [r for r in (client.read_flow_run(i) for i in ids) if r.state and r.state.is_final()]
+            if ended or time.monotonic() > deadline:
+                why = "; ".join(f"{r.name}: {r.state_name} {r.state and r.state.message}" for r in ended)
+                raise RuntimeError(f"{len(pending)} of {runs} runs waiting for approval ({wait}); {why}")
             time.sleep(1)
         time.sleep(2)  # let the last ones settle into their wait before measuring
         held = _children(runner.pid)

@@ -27,7 +27,7 @@ from prefect.flow_runs import resume_flow_run
 from typer.testing import CliRunner
 
 from ws1ai.governance.actions import ActionKind
-from ws1ai.governance.approval_forms import TIMEOUT_APPROVER, Decision
+from ws1ai.governance.approval_forms import REQUEST_KEY, TIMEOUT_APPROVER, Decision
 from ws1ai.governance.approval_suspend import PLAN_KEY, STATE_KEY
 from ws1ai.governance.audit import AuditStatus, PrefectAuditStore
 from ws1ai.governance.cli import approvals_app
@@ -59,8 +59,18 @@ FLOW_SCRIPT = textwrap.dedent("""
 
 
     @flow(name="ws1ai-test-suspend", persist_result=True)
-    def governed(run_key: str, sync: list[int], wipe: list[int] | None = None, timeout: int | None = None):
-        Path(os.environ["WS1AI_TEST_PIDS"], f"{flow_run.id}.{os.getpid()}").touch()
+    def governed(
+        run_key: str,
+        sync: list[int],
+        wipe: list[int] | None = None,
+        timeout: int | None = None,
+        later: int | None = None,
+    ):
+        pids = Path(os.environ["WS1AI_TEST_PIDS"])
+        (pids / f"{flow_run.id}.{os.getpid()}").touch()
+        # A resumed execution that sees the tenant differently: `later` joins the sync (not approved).
+        if later is not None and len(list(pids.glob(f"{flow_run.id}.*"))) > 1:
+            sync = [*sync, later]
         actions = [Action(run_key=run_key, kind=ActionKind.DEVICE_SYNC, targets=sync, rationale="stale")]
         if wipe:
             wipe_action = Action(run_key=run_key, kind=ActionKind.DEVICE_WIPE, targets=wipe, rationale="lost")
@@ -221,7 +231,7 @@ def test_suspended_approval_holds_no_process_and_executes_once(
 ) -> None:
     key = f"suspend-{uuid.uuid4().hex[:8]}"
     d = sorted(sandbox[1].devices)
-    run_id = _start(run_key=key, sync=[d[0], d[1]], wipe=[d[2]])
+    run_id = _start(run_key=key, sync=[d[0], d[1]], wipe=[d[2]], later=d[6])
     title = f"suspend {key}"
     first = _wait_round(title)
     assert first.request.wait == "suspend" and first.flow_run_id == str(run_id)
@@ -231,7 +241,7 @@ def test_suspended_approval_holds_no_process_and_executes_once(
     run = _run(run_id)
     assert run.state is not None and run.state.name == "Suspended" and run.state.is_paused()
     with get_client(sync_client=True) as client:
-        assert client.read_flow_run_input(run_id, PLAN_KEY)  # the recorded plan the resume continues
+        assert client.read_flow_run_input(run_id, f"{PLAN_KEY}-1")  # the recorded plan the resume continues
     assert _writes(sandbox, {i.correlation_id for i in first.request.items}) == []
 
     # Round 1: alice approves everything; the sync is decided, the wipe needs a second, distinct person.
@@ -264,6 +274,9 @@ def test_suspended_approval_holds_no_process_and_executes_once(
     assert f"accepted by flow run {run_id}: bob: approved 1 action(s)" in out.stdout
     final = _wait_final(run_id)
     assert final.state is not None and final.state.is_completed(), final.state
+    # Exactly the recorded plan: the resumed executions computed a sync that includes `later`; not written.
+    entries = httpx.get(f"{sandbox[0]}/_sandbox/ledger", timeout=30).json()["entries"]
+    assert not [e for e in entries if d[6] in e["device_ids"]]
     cids = {i.correlation_id for i in first.request.items}
     writes = _writes(sandbox, cids)
     assert sorted(writes) == sorted(
@@ -281,7 +294,8 @@ def test_suspended_approval_holds_no_process_and_executes_once(
             i.key
             for i in client.filter_flow_run_input(run_id, key_prefix="ws1ai-", limit=50, exclude_keys=set())
         }
-    assert not left & {PLAN_KEY, STATE_KEY}
+    # No longer listed as waiting; each step's plan and state stay (a re-run of the run finds its decisions).
+    assert REQUEST_KEY not in left and {f"{PLAN_KEY}-1", f"{STATE_KEY}-1"} <= left
 
 
 def _hmac(who: str) -> Any:

@@ -51,7 +51,7 @@ from ws1ai.governance.approval_forms import (
     save_request,
 )
 from ws1ai.governance.approval_gate import ApprovalGate, GateEntry, peek_nonce
-from ws1ai.governance.approval_suspend import request_approval_suspended
+from ws1ai.governance.approval_suspend import can_suspend, request_approval_suspended
 from ws1ai.governance.audit import AuditStatus, AuditStore, record_for
 from ws1ai.governance.config import GovernanceSettings, TimeoutOutcome
 from ws1ai.governance.identity import ApproverVerifier
@@ -100,7 +100,7 @@ def request_approval(
         )
         return ApprovalOutcome(rejected=[e.action for e in entries])
     timeout = timeout_seconds or settings.approval_timeout_seconds
-    if settings.approval_wait == "suspend":
+    if can_suspend(settings):
         # No process waits: the run suspends per round and resumes from its recorded state.
         return request_approval_suspended(
             entries, title=title, store=store, settings=settings, notify=notify, timeout=timeout, mode=mode

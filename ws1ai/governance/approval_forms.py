@@ -119,6 +119,7 @@ class ApprovalRequest(BaseModel):
     # `suspend`: the run holds no process while it waits; the `approvals-check` flow keeps its reminders and
     # deadline (see approval_suspend.py).
     wait: Literal["pause", "suspend"] = "pause"
+    step: int = 0  # which governed step of the run asks (a flow may govern more than once)
 
 
 class ApprovalNotice(BaseModel):

@@ -6,13 +6,13 @@ decides. With `suspend` the gate records what it asks and calls Prefect's
 the form (UI or `ws1ai approvals approve`) Prefect reschedules the run, a worker starts it again *from the
 top*, and the flow reaches governance again. Governance then finds its own recorded plan and round:
 
-* `PLAN_KEY` (flow-run input): the planned actions that wait for approval, written before the first round.
-  The resumed run continues with *these* actions, not with whatever it recomputed (the approval was for them);
-  each reloaded action's correlation id is checked against its content, and against this run's `planned`
-  records in the audit trail.
-* `STATE_KEY`: the round number, the nonces already spent (the process that remembered them is gone) and
-  every submission the gate accepted. A resumed gate re-checks those submissions (signature, run, round key,
-  digest) to rebuild who approved what, so a state edited through the API cannot add an approval.
+* `PLAN_KEY-<step>` (flow-run input; the step is which governed call of the flow this is): the planned
+  actions that wait for approval, written before the first round. The resumed run continues with *these*
+  actions, not with whatever it recomputed (the approval was for them); each reloaded action's correlation id
+  is checked against its content, and against this run's `planned` records in the audit trail.
+* `STATE_KEY-<step>`: the round number, the nonces already spent (the process that remembered them is gone)
+  and every submission the gate accepted. A resumed gate re-checks those submissions (signature, run, round
+  key, digest) to rebuild who approved what, so a state edited through the API cannot add an approval.
 * `REQUEST_KEY`: the current round (its pause key), as with `pause`. Calling `suspend_flow_run` again with a
   key that already fired returns the submitted input instead of suspending (Prefect's own semantics), and the
   same gate code as the pause loop verifies it: signature, run, round key, digest, nonce used once.
@@ -69,9 +69,12 @@ __all__ = [
     "CheckReport",
     "GateState",
     "RecordedPlan",
+    "can_suspend",
     "check_suspended",
     "clear_suspended",
     "current_run_id",
+    "current_step",
+    "next_step",
     "pending_elsewhere",
     "record_plan",
     "recorded_plan",
@@ -107,6 +110,7 @@ class Submission(BaseModel):
 
 class GateState(BaseModel):
     round: int = 0
+    timed_out: bool = False
     used_nonces: list[str] = Field(default_factory=list)
     accepted: list[Submission] = Field(default_factory=list)
     refused: int = 0
@@ -118,11 +122,49 @@ class CheckReport(BaseModel):
     timed_out: list[str] = Field(default_factory=list)
 
 
+# Governed steps of this process's flow run, counted in order: a flow may govern more than once, and a resumed
+# run re-runs them all from the top, so each step finds its own recorded plan and state by its number.
+_steps: dict[uuid.UUID, int] = {}
+
+
+def next_step() -> int:
+    """Count one more governed step of the current flow run (`govern` calls this once per call)."""
+    run_id = current_run_id()
+    if run_id is None:
+        return 0
+    _steps[run_id] = _steps.get(run_id, 0) + 1
+    return _steps[run_id]
+
+
+def current_step() -> int:
+    run_id = current_run_id()
+    return _steps.get(run_id, 0) if run_id is not None else 0
+
+
+def _key(base: str, step: int) -> str:
+    return f"{base}-{step}"
+
+
 def current_run_id() -> uuid.UUID | None:
     from prefect.context import FlowRunContext
 
     ctx = FlowRunContext.get()
     return ctx.flow_run.id if ctx is not None and ctx.flow_run is not None else None
+
+
+def can_suspend(settings: GovernanceSettings) -> bool:
+    """Suspend is asked for and possible here: Prefect suspends only a deployment's top-level run (a run
+    started in-process, e.g. `ws1ai run` or a test, or a subflow, cannot be rescheduled), so those pause."""
+    from prefect.context import FlowRunContext
+
+    if settings.approval_wait != "suspend":
+        return False
+    ctx = FlowRunContext.get()
+    run = ctx.flow_run if ctx is not None else None
+    if run is None or run.deployment_id is None or run.parent_task_run_id is not None:
+        log.info("approval wait: suspend asked, but this run has no deployment (or is a subflow); pausing")
+        return False
+    return True
 
 
 def _load(flow_run_id: uuid.UUID, key: str, model: type[M]) -> M | None:
@@ -153,7 +195,7 @@ def record_plan(recorded: RecordedPlan) -> None:
     run_id = current_run_id()
     if run_id is None:
         raise RuntimeError("a suspended approval must be requested inside a flow run")
-    _save(run_id, PLAN_KEY, recorded)
+    _save(run_id, _key(PLAN_KEY, current_step()), recorded)
 
 
 def recorded_plan(store: AuditStore) -> RecordedPlan | None:
@@ -165,7 +207,7 @@ def recorded_plan(store: AuditStore) -> RecordedPlan | None:
     run_id = current_run_id()
     if run_id is None:
         return None
-    recorded = _load(run_id, PLAN_KEY, RecordedPlan)
+    recorded = _load(run_id, _key(PLAN_KEY, current_step()), RecordedPlan)
     if recorded is None:
         return None
     asked = {p.action.correlation_id for p in recorded.asked}
@@ -183,7 +225,9 @@ def recorded_plan(store: AuditStore) -> RecordedPlan | None:
 
 
 def clear_suspended(flow_run_id: uuid.UUID) -> None:
-    for key in (REQUEST_KEY, STATE_KEY, PLAN_KEY, REMINDERS_KEY):
+    """The run no longer waits. Each step's plan and state stay: a later step's resume re-runs this one from
+    the top, and it must find its decisions (it then asks nothing and re-executes nothing)."""
+    for key in (REQUEST_KEY, REMINDERS_KEY):
         delete_input(flow_run_id, key)
 
 
@@ -243,6 +287,12 @@ def _gate_for(
     gate.replaying = False
     gate.used_nonces = set(state.used_nonces)
     gate.outcome.refused = state.refused
+    if state.timed_out:  # decided by an earlier execution of this run: its records are in the audit trail
+        notifier, gate.notifier = gate.notifier, lambda _notice: None
+        gate.timeout_recorded = _timeouts_recorded(store, gate)
+        gate.declare_timeout()
+        gate.notifier = notifier
+        gate.timed_out = gate.outcome.timed_out = True
     return gate
 
 
@@ -259,7 +309,7 @@ def _judge(gate: ApprovalGate, state: GateState, resp: ApprovalInput) -> tuple[A
             return ApprovalVerdict(verdict="refused", reason=f"the deadline is {when}; not timed out"), None
         gate.timeout_recorded = _timeouts_recorded(gate.store, gate)
         gate.declare_timeout()
-        gate.timed_out = gate.outcome.timed_out = True
+        gate.timed_out = gate.outcome.timed_out = state.timed_out = True
         return ApprovalVerdict(verdict="accepted", reason="deadline passed"), None
     with gate.lock:
         verdict, nonce = gate.apply(resp)
@@ -287,18 +337,21 @@ def request_approval_suspended(
     run_id = current_run_id()
     if run_id is None:
         raise RuntimeError("request_approval must be called inside a flow run")
-    state = _load(run_id, STATE_KEY, GateState) or GateState()
+    step = current_step()
+    state_key = _key(STATE_KEY, step)
+    state = _load(run_id, state_key, GateState) or GateState()
     gate = _gate_for(entries, title, store, settings, notify, timeout, mode, state)
     if state.round == 0:
         gate.notify("requested")
     req = _load(run_id, REQUEST_KEY, ApprovalRequest)
     note = ""
     while gate.pending() and not gate.timed_out:
-        if req is None or req.flow_run_id != str(run_id):
+        ours = req is not None and req.flow_run_id == str(run_id) and req.step == step
+        if req is None or not ours:
             state.round += 1
             _, req, md = gate.describe(note)
-            req.round, req.wait = state.round, "suspend"
-            _save(run_id, STATE_KEY, state)
+            req.round, req.wait, req.step = state.round, "suspend", step
+            _save(run_id, state_key, state)
             save_request(run_id, req)
         else:
             gate.round_key = req.pause_key
@@ -316,7 +369,7 @@ def request_approval_suspended(
         state.used_nonces = sorted(gate.used_nonces)
         state.refused = gate.outcome.refused + (verdict.verdict == "refused")
         gate.outcome.refused = state.refused
-        _save(run_id, STATE_KEY, state)  # the spent nonce is durable before anything else happens
+        _save(run_id, state_key, state)  # the spent nonce is durable before anything else happens
         delete_input(run_id, f"paused-{req.pause_key}-response")
         nonce = nonce or peek_nonce(resp.approval_code)
         if nonce is not None:
@@ -364,10 +417,18 @@ def _waiting_runs(limit: int) -> list[tuple[Any, ApprovalRequest]]:
 def pending_elsewhere(actions: Sequence[Action], *, limit: int = 200) -> dict[str, str]:
     """Correlation id → flow run id, for actions already waiting in another run's approval request (by
     correlation id, or by the same write — content key — to the same targets). Reads at most `limit` runs."""
-    own = str(current_run_id())
+    own_id = current_run_id()
+    if own_id is None:
+        return {}
+    own = str(own_id)
+    try:
+        waiting = _waiting_runs(limit)
+    except Exception as exc:  # best effort: without the look-up this run asks, as it always did
+        log.warning("could not read other runs' pending approvals (%s); asking anyway", exc)
+        return {}
     by_cid: dict[str, str] = {}
     by_content: dict[tuple[str, str], str] = {}
-    for run, req in _waiting_runs(limit):
+    for run, req in waiting:
         if str(run.id) == own:
             continue
         for item in req.items:
@@ -401,10 +462,10 @@ def check_suspended(
         if req.wait != "suspend":
             continue  # a paused run keeps its own deadline in its own process
         report.checked += 1
-        recorded = _load(run.id, PLAN_KEY, RecordedPlan)
+        recorded = _load(run.id, _key(PLAN_KEY, req.step), RecordedPlan)
         if recorded is None:
             continue
-        state = _load(run.id, STATE_KEY, GateState) or GateState()
+        state = _load(run.id, _key(STATE_KEY, req.step), GateState) or GateState()
         entries = [GateEntry(p) for p in recorded.asked]
         gate = _gate_for(
             entries,

@@ -35,7 +35,14 @@ from pydantic import BaseModel, Field
 from ws1ai.governance.actions import Action, ActionKind
 from ws1ai.governance.approval import ApprovalOutcome, request_approval
 from ws1ai.governance.approval_forms import Notifier
-from ws1ai.governance.approval_suspend import RecordedPlan, pending_elsewhere, record_plan, recorded_plan
+from ws1ai.governance.approval_suspend import (
+    RecordedPlan,
+    can_suspend,
+    next_step,
+    pending_elsewhere,
+    record_plan,
+    recorded_plan,
+)
 from ws1ai.governance.audit import (
     AuditRecord,
     AuditStatus,
@@ -394,7 +401,9 @@ def govern(
     settings = settings or GovernanceSettings()
     mode = mode or settings.mode
     verifier = verifier or _verifier_of(executor)
-    suspending = settings.approval_wait == "suspend" and not dry_run
+    suspending = not dry_run and can_suspend(settings)
+    if suspending:
+        next_step()
     if suspending and (resumed := recorded_plan(store)) is not None:
         # Resumed after a suspended approval: continue the recorded plan, not a recomputed one.
         return _resume(

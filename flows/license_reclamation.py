@@ -53,6 +53,7 @@ from ws1ai.policies.licenses import (
     select_candidates,
     usage_trust_problems,
 )
+from ws1ai.settings import WorkerSettings
 
 __all__ = [
     "IN_RUN_USAGE_CONFIG",
@@ -198,6 +199,12 @@ def license_reclamation(
         as_of = not_after_today(as_of, "as_of") if as_of is not None else None
     except ValueError as exc:
         return refuse(exc)
+    # Thresholds may only make the run propose less: each is at least the worker's floor.
+    min_idle_days, grace_days, min_confidence, raised = WorkerSettings().reclaim_floors(
+        min_idle_days, grace_days, min_confidence
+    )
+    for note in raised:
+        log.warning("held to the worker's floors: %s", note)
     inputs = read_license_inputs(lookback_days, as_of)
     rules = ReclaimRules(min_idle_days=min_idle_days, grace_days=grace_days)
     found, decided_by, version, refusal = find_candidates(

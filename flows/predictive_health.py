@@ -251,6 +251,11 @@ def predictive_health(
         model_path = confined(model_path, "model_path", model=True)
         report_dir = confined(report_dir, "report_dir")  # the worker's own REPORT_DIR needs no check
         cleanup_scripts = WorkerSettings().choose("cleanup_scripts", cleanup_scripts)
+        # A critical user's flagged device is replaced rather than cleaned up: a caller may name fewer
+        # critical roles than the policy's, never more.
+        if extra := sorted(set(critical_roles or ()) - set(DEFAULT_CRITICAL_ROLES)):
+            allowed = sorted(DEFAULT_CRITICAL_ROLES)
+            raise ValueError(f"critical_roles {extra} are not among the policy's critical roles {allowed}")
     except ValueError as exc:
         return refuse(exc)
     devices, telemetry = read_fleet(max_devices, history_days)

@@ -171,6 +171,37 @@ class WorkerSettings(BaseSettings):
         description="tags compliance triage may quarantine with; the first is the default",
     )
 
+    reclaim_min_idle_days: int = Field(
+        60, ge=0, description="licence reclamation: a run's min_idle_days may be higher, never lower"
+    )
+    reclaim_grace_days: int = Field(
+        30, ge=0, description="licence reclamation: the least grace_days a run uses"
+    )
+    reclaim_min_confidence: float = Field(
+        0.5, ge=0.0, le=1.0, description="licence reclamation: the least min_confidence a run uses"
+    )
+
+    def reclaim_floors(
+        self, min_idle_days: int, grace_days: int, min_confidence: float
+    ) -> tuple[int, int, float, list[str]]:
+        """Licence reclamation's thresholds, each at least this worker's floor, and a note per raised one: a
+        looser threshold would propose more uninstalls than the worker allows."""
+        notes = [
+            f"{name} {asked} raised to this worker's floor {floor}"
+            for name, asked, floor in (
+                ("min_idle_days", min_idle_days, self.reclaim_min_idle_days),
+                ("grace_days", grace_days, self.reclaim_grace_days),
+                ("min_confidence", min_confidence, self.reclaim_min_confidence),
+            )
+            if asked < floor
+        ]
+        return (
+            max(min_idle_days, self.reclaim_min_idle_days),
+            max(grace_days, self.reclaim_grace_days),
+            max(min_confidence, self.reclaim_min_confidence),
+            notes,
+        )
+
     def choose(self, parameter: str, requested: dict[str, str] | None) -> dict[str, str]:
         """The `encryption_profiles` or `cleanup_scripts` a run uses: this worker's, or the subset of them a
         parameter names (fewer platforms: a narrower run). Any other choice is refused in one line."""

@@ -62,6 +62,8 @@ def tenant(
         "WS1AI_GOVERNANCE_MAX_MODE": "auto",
         # Tests keep their model, candidate and bundle files in pytest's temporary folders.
         "WS1AI_ALLOWED_DIRS": str(tmp_path_factory.getbasetemp()),
+        # The sandbox has 60 days of usage: licence tests choose a shorter idle period than the default floor.
+        "WS1AI_RECLAIM_MIN_IDLE_DAYS": "30",
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)

@@ -189,6 +189,8 @@ def test_a_payload_the_worker_does_not_allow_is_refused(tenant: httpx.Client, da
     _refused(tenant, compliance_triage, {"quarantine_tag": "Remote Admin"}, "quarantine_tag 'Remote Admin'")
     scripts = {"WinRT": "Install Remote Shell"}
     _refused(tenant, predictive_health, {"cleanup_scripts": scripts}, "cleanup_scripts")
+    # "" is in every role: every flagged device would be a critical user's, replaced instead of cleaned up.
+    _refused(tenant, predictive_health, {"critical_roles": ["Director", ""]}, "critical_roles ['']")
 
 
 @pytest.mark.prefect
@@ -298,3 +300,38 @@ def test_an_old_run_key_cannot_suppress_new_actions(tenant: httpx.Client) -> Non
     )
     again = _govern_in_a_run([first, second], f"{key} again")
     assert again == [second.correlation_id]  # the new action acted; the old one is not repeated
+
+
+# --- scope: thresholds may only make a run propose less ---------------------------------------------------
+
+
+def test_licence_thresholds_below_the_workers_floors_are_raised_to_them() -> None:
+    worker = WorkerSettings(reclaim_min_idle_days=60, reclaim_grace_days=30, reclaim_min_confidence=0.5)
+    assert worker.reclaim_floors(90, 45, 0.8) == (90, 45, 0.8, [])  # stricter: kept
+    idle, grace, confidence, notes = worker.reclaim_floors(1, 0, 0.0)
+    assert (idle, grace, confidence) == (60, 30, 0.5)
+    assert notes[0] == "min_idle_days 1 raised to this worker's floor 60" and len(notes) == 3
+
+
+@pytest.mark.prefect
+def test_a_looser_licence_threshold_proposes_no_more_than_the_floor(
+    tenant: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """min_idle_days=1 (every install idle for a day is "unused") plans exactly what the floor plans."""
+    monkeypatch.setenv("WS1AI_RECLAIM_MIN_IDLE_DAYS", "40")
+    key = f"t-params-floor-{uuid.uuid4().hex[:8]}"
+    common = {"mode": "observe", "train_in_run": False, "max_devices": 50}
+    loose = _create_and_run(
+        license_reclamation, {**common, "run_key": f"{key}-loose", "min_idle_days": 1, "min_confidence": 0.0}
+    )
+    floor = _create_and_run(license_reclamation, {**common, "run_key": f"{key}-floor", "min_idle_days": 40})
+    assert loose.is_completed() and floor.is_completed(), (loose.message, floor.message)
+    store = PrefectAuditStore(GovernanceSettings())
+
+    def planned(run_key: str) -> set[str | None]:
+        return {r.content_key for r in store.read(run_keys={run_key}) if r.status.value == "planned"}
+
+    proposed = planned(f"{key}-floor")
+    assert proposed, "the floor proposed nothing: the comparison would prove nothing"
+    assert planned(f"{key}-loose") == proposed
+    assert tenant_writes(tenant) == []

@@ -30,7 +30,7 @@ from pathlib import Path
 import httpx
 from rich.console import Console
 
-from ws1ai.stack_env import DEFAULT_ENV_FILE, remove_env_file, write_env_file
+from ws1ai.stack_env import DEFAULT_ENV_FILE, ENV_FILE_VAR, remove_env_file, write_env_file
 
 __all__ = ["StackConfig", "prefect_server", "run_stack"]
 
@@ -58,11 +58,14 @@ class StackConfig:
         webhook_port: int = 8780,
         exit_after_demo: bool = False,
         env_file: Path | None = None,
+        state_dir: Path | None = None,
     ) -> None:
         self.devices, self.seed, self.days = devices, seed, days
         self.prefect_port, self.sandbox_port, self.webhook_port = prefect_port, sandbox_port, webhook_port
         self.exit_after_demo = exit_after_demo
-        self.env_file = env_file or DEFAULT_ENV_FILE
+        # Where other shells find this stack: WS1AI_ENV_FILE if the user named one (the CLI reads the same).
+        self.env_file = env_file or Path(os.environ.get(ENV_FILE_VAR) or DEFAULT_ENV_FILE)
+        self.state_dir = state_dir or STATE_DIR  # the Prefect server's SQLite database lives under it
 
     @property
     def prefect_api(self) -> str:
@@ -182,7 +185,8 @@ def run_stack(config: StackConfig) -> None:
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
     with ExitStack() as stack:
         with console.status("Starting the Prefect server (SQLite) ..."):
-            api = stack.enter_context(prefect_server(config.prefect_port, STATE_DIR / "prefect", auth_string))
+            home = config.state_dir / "prefect"
+            api = stack.enter_context(prefect_server(config.prefect_port, home, auth_string))
         console.print(f"Prefect server   [bold]{api.removesuffix('/api')}[/]  (UI)")
         with console.status(f"Seeding the sandbox tenant with {config.devices} devices ..."):
             state = SandboxState.seeded(devices=config.devices, seed=config.seed, days=config.days)

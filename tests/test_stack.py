@@ -28,7 +28,7 @@ import httpx
 import pytest
 
 from ws1ai.net import free_port
-from ws1ai.stack_env import DEFAULT_ENV_FILE, read_env_file
+from ws1ai.stack_env import read_env_file
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOYMENTS = (
@@ -41,9 +41,15 @@ DEPLOYMENTS = (
 
 
 def _clean_env() -> dict[str, str]:
-    """A second shell's environment: nothing about the stack (no PREFECT_*, WS1*, tenant URLs)."""
+    """An environment with nothing about a stack (no PREFECT_*, WS1*, tenant URLs)."""
     drop = ("PREFECT_", "WS1", "SERVICENOW_", "HRIS_", "DO_NOT_TRACK")
     return {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+
+
+def _shell_env(env_file: Path) -> dict[str, str]:
+    """A second shell's: only where the stack left its env file (this test's own, so a developer's running
+    stack and this one never share .ws1ai/stack.env)."""
+    return {**_clean_env(), "WS1AI_ENV_FILE": str(env_file)}
 
 
 def forged_event(name: str = "ws1.device.compliance-changed") -> list[dict[str, object]]:
@@ -61,16 +67,22 @@ def forged_event(name: str = "ws1.device.compliance-changed") -> list[dict[str, 
 class Stack:
     """`ws1ai stack` in a child process; its output collected line by line as it comes."""
 
-    def __init__(self, ports: list[int]) -> None:
+    def __init__(self, ports: list[int], state: Path) -> None:
         self.ports = ports
+        self.env_file = state / "stack.env"
         self.proc = subprocess.Popen(
             [
                 *(sys.executable, "-m", "ws1ai.cli", "stack", "--devices", "400"),
                 *("--prefect-port", str(ports[0]), "--sandbox-port", str(ports[1])),
-                *("--webhook-port", str(ports[2])),
+                *("--webhook-port", str(ports[2]), "--state-dir", str(state)),
             ],
             cwd=ROOT,
-            env={**_clean_env(), "COLUMNS": "200", "PYTHONUNBUFFERED": "1"},  # lines as they are printed
+            env={
+                **_shell_env(self.env_file),  # where to leave it: the stack writes WS1AI_ENV_FILE
+                "WS1AI_WEBHOOK_STATE_DIR": str(state / "webhook"),
+                "COLUMNS": "200",
+                "PYTHONUNBUFFERED": "1",  # lines as they are printed
+            },
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -106,30 +118,30 @@ class Stack:
 
 
 @pytest.fixture
-def stack() -> Iterator[Stack]:
-    running = Stack([free_port() for _ in range(3)])
+def stack(tmp_path: Path) -> Iterator[Stack]:
+    running = Stack([free_port() for _ in range(3)], tmp_path / "state")
     try:
         yield running
     finally:
         running.stop()
 
 
-def _run(command: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+def _run(command: str, env_file: Path, timeout: float = 180) -> subprocess.CompletedProcess[str]:
     """A printed command, pasted into a second shell at the project root (leading VAR=value words are
     environment assignments, as in a shell)."""
     words = shlex.split(command)
-    env = _clean_env()
+    env = _shell_env(env_file)
     while words and "=" in words[0] and words[0].split("=", 1)[0].isidentifier():
         key, value = words.pop(0).split("=", 1)
         env[key] = value
     return subprocess.run(words, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
-def _ws1ai(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+def _ws1ai(env_file: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ws1ai.cli", *args],
         cwd=ROOT,
-        env=_clean_env(),
+        env=_shell_env(env_file),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -160,8 +172,9 @@ def test_a_second_shell_lists_approves_and_rolls_back_through_what_the_stack_lef
         assert deployment in out, f"{deployment} did not run:\n{out[-3000:]}"
 
     # What the stack left for other shells: an owner-only env file with the server's password.
-    assert DEFAULT_ENV_FILE.stat().st_mode & 0o777 == 0o600
-    left = read_env_file(DEFAULT_ENV_FILE)
+    env_file = stack.env_file
+    assert env_file.stat().st_mode & 0o777 == 0o600
+    left = read_env_file(env_file)
     api = left["PREFECT_API_URL"]
     assert api == f"http://127.0.0.1:{stack.ports[0]}/api" and left["WS1AI_GOVERNANCE_MAX_MODE"] == "approve"
     assert len(left["PREFECT_API_AUTH_STRING"]) >= 32
@@ -177,11 +190,11 @@ def test_a_second_shell_lists_approves_and_rolls_back_through_what_the_stack_lef
     approve = next(c for c in commands if " approvals approve " in c)
     run_id = shlex.split(approve)[shlex.split(approve).index("approve") + 1]
 
-    listed = _run(listing)
+    listed = _run(listing, env_file)
     assert listed.returncode == 0, listed.stdout + listed.stderr
     assert run_id in listed.stdout and "database is locked" not in listed.stderr
 
-    approved = _run(approve)
+    approved = _run(approve, env_file)
     assert approved.returncode == 0, approved.stdout + approved.stderr
     assert "accepted" in approved.stdout, approved.stdout + approved.stderr
 
@@ -191,7 +204,7 @@ def test_a_second_shell_lists_approves_and_rolls_back_through_what_the_stack_lef
     executed: list[str] = []
     deadline = time.monotonic() + 180
     while not executed and time.monotonic() < deadline:
-        export = _ws1ai("audit", "export", "--since", "1h")
+        export = _ws1ai(env_file, "audit", "export", "--since", "1h")
         assert export.returncode == 0, export.stderr
         rows = [json.loads(line) for line in export.stdout.splitlines() if line.strip()]
         executed = [r["correlation_id"] for r in rows if r.get("status") == "executed"]
@@ -202,7 +215,7 @@ def test_a_second_shell_lists_approves_and_rolls_back_through_what_the_stack_lef
     rollback = subprocess.Popen(
         [sys.executable, "-m", "ws1ai.cli", "rollback", executed[0]],
         cwd=ROOT,
-        env=_clean_env(),
+        env=_shell_env(env_file),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -212,7 +225,7 @@ def test_a_second_shell_lists_approves_and_rolls_back_through_what_the_stack_lef
         waiting = _paused_rollbacks(api, left["PREFECT_API_AUTH_STRING"])
         if waiting:
             reject = f"{token_env} {sys.executable} -m ws1ai.cli approvals reject {waiting[0]}"
-            rejected = _run(f"{reject} --approver demo-admin")
+            rejected = _run(f"{reject} --approver demo-admin", env_file)
             assert rejected.returncode == 0, rejected.stdout + rejected.stderr
             break
         time.sleep(1)
@@ -227,7 +240,7 @@ def test_a_second_shell_lists_approves_and_rolls_back_through_what_the_stack_lef
 
     # Ctrl-C stops everything it started and takes the env file (and its password) with it.
     assert stack.stop() == 0, stack.output[-3000:]
-    assert not DEFAULT_ENV_FILE.exists()
+    assert not env_file.exists()
     for port in stack.ports:
         with socket.socket() as s:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -17,8 +17,8 @@ from ws1ai.stack_env import env_file_from_argv, load_env_file
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
 # Prefect reads its settings once, on first import, and the sub-apps below import it: load the file first.
-_ENV_FILE, _ENV_FILE_EXPLICIT = env_file_from_argv(sys.argv[1:], os.environ)
-if not _ENV_FILE_EXPLICIT and next((a for a in sys.argv[1:] if not a.startswith("-")), None) == "stack":
+_ENV_FILE, _ = env_file_from_argv(sys.argv[1:], os.environ)
+if next((a for a in sys.argv[1:] if not a.startswith("-")), None) == "stack":
     _ENV_FILE = None  # the stack writes this file; a stale one left by a killed stack must not configure it
 _ENV_FILE_ERROR: str | None = None
 if _ENV_FILE is not None:
@@ -101,7 +101,7 @@ def _root(
     # The library's rollback command gets its executor from the app layer (dependencies point down).
     ctx.ensure_object(dict)[EXECUTOR_FACTORY] = _open_executor
     # Both options take effect before parsing (see the top of this module and `_Group`).
-    if env_file is not None and env_file != _ENV_FILE:
+    if env_file is not None and env_file != _ENV_FILE and ctx.invoked_subcommand != "stack":
         # Only when called in-process (tests): apply it for ws1ai's own settings; Prefect's were read already.
         if not env_file.is_file():
             raise typer.BadParameter(f"env file {env_file} does not exist", param_hint="--env-file")
@@ -235,10 +235,18 @@ def stack_command(
     exit_after_demo: Annotated[
         bool, typer.Option("--exit-after-demo", help="stop once the demo run waits for approval (CI)")
     ] = False,
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="the Prefect server's database (one stack per directory)  [default: .ws1ai in the project]",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Start the local stack: Prefect server, sandbox, webhook receiver, every deployment; Ctrl-C stops.
 
-    While it runs, .ws1ai/stack.env (owner-only) holds what another shell's `ws1ai` needs to reach it.
+    While it runs, .ws1ai/stack.env (owner-only; WS1AI_ENV_FILE names another path) holds what another
+    shell's `ws1ai` needs to reach it.
     """
     from deployments.stack import StackConfig, run_stack
 
@@ -250,6 +258,7 @@ def stack_command(
             sandbox_port=sandbox_port,
             webhook_port=webhook_port,
             exit_after_demo=exit_after_demo,
+            state_dir=state_dir.resolve() if state_dir else None,
         )
     )
 

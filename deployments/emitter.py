@@ -7,11 +7,11 @@ spooled in the outbox and are retried with growing backoff (capped; the same sch
 ws1ai.uem.retry), or at once on `replay_now()` (the
 `POST /webhooks/replay` endpoint); a restarted receiver drains what its predecessor left.
 
-The same thread closes the coalescing window: once the oldest buffered device (deployments.store) has waited
-`coalesce_seconds`, the whole buffer becomes batch events in the outbox (one transaction) and is sent like any
-other event. The window's start is stored, so after a crash the restarted receiver closes it on time (at once
-if it is already past); on `close()` the buffer is flushed early and one last send is tried, so a graceful
-stop neither loses nor delays a device.
+The same thread closes the coalescing window: once no new device joined the buffer (deployments.store) for
+the quiet time, or the first one has waited the longest allowed, the whole buffer becomes batch events in the
+outbox (one transaction) and is sent like any other event. Arrival times are stored, so after a crash the
+restarted receiver closes the window on time (at once if it is already past); on `close()` the buffer is
+flushed early and one last send is tried, so a graceful stop neither loses nor delays a device.
 
 Plain HTTP (httpx, keep-alive) rather than `emit_event`: that client streams over a websocket and cannot
 tell the caller whether the server took the event, which is what deleting it from the outbox needs.
@@ -61,11 +61,12 @@ class PrefectForwarder:
         batch_size: int = 50,
         timeout: float = 5.0,
         attempts: int = 3,
-        coalesce_seconds: float = 0.0,
+        coalesce_seconds: tuple[float, float] = (0.0, 0.0),
         batch_events: BatchMaker | None = None,
     ) -> None:
+        """`coalesce_seconds`: (quiet time, longest wait) of the window; `batch_events` None: no buffer."""
         apply_testing_switch()  # tests: the quick tries' backoff sleeps are zero
-        self.coalesce_seconds, self._batch_events = coalesce_seconds, batch_events
+        (self.quiet_seconds, self.max_seconds), self._batch_events = coalesce_seconds, batch_events
         self.batches = self.coalesced = 0  # windows closed / devices they carried (this process)
         self.url = api_url.rstrip("/") + "/events"
         self.store, self.dead_letters = store, dead_letters
@@ -131,10 +132,8 @@ class PrefectForwarder:
 
     def _close_window(self, *, force: bool) -> int:
         """Move the buffer into the outbox when its window is over (or `force`); devices moved."""
-        if self._batch_events is None:
-            return 0
-        started = self.store.buffer_started()
-        if started is None or (not force and started[0] + self.coalesce_seconds > time.time()):
+        wait = self._window_wait()
+        if self._batch_events is None or wait is None or (wait > 0 and not force):
             return 0
         moved = self.store.flush_buffer(self._batch_events)
         if moved:
@@ -145,10 +144,12 @@ class PrefectForwarder:
 
     def _window_wait(self) -> float | None:
         """Seconds until the open window closes (0 if overdue), or None when nothing is buffered."""
-        started = self.store.buffer_started() if self._batch_events is not None else None
-        if started is None:
+        span = self.store.buffer_span() if self._batch_events is not None else None
+        if span is None:
             return None
-        return max(0.0, started[0] + self.coalesce_seconds - time.time())
+        first, latest, _ = span
+        closes = min(latest + self.quiet_seconds, first + self.max_seconds)
+        return max(0.0, closes - time.time())
 
     def _sleep(self) -> None:
         wait = self._outage_delay or IDLE_WAKE_SECONDS

@@ -106,11 +106,12 @@ class EventStore:
             row = self._db.execute("SELECT COUNT(*), MAX(seq) FROM outbox WHERE seq > ?", (seq,)).fetchone()
         return int(row[0]), int(row[1] if row[1] is not None else seq)
 
-    def buffer_started(self) -> tuple[float, int] | None:
-        """When the oldest buffered device arrived (epoch seconds) and how many wait, or None when empty."""
+    def buffer_span(self) -> tuple[float, float, int] | None:
+        """When the first and the latest buffered device arrived (epoch seconds) and how many wait; None when
+        the buffer is empty."""
         with self._lock:
-            row = self._db.execute("SELECT MIN(at), COUNT(*) FROM buffer").fetchone()
-        return None if row[0] is None else (float(row[0]), int(row[1]))
+            row = self._db.execute("SELECT MIN(at), MAX(at), COUNT(*) FROM buffer").fetchone()
+        return None if row[0] is None else (float(row[0]), float(row[1]), int(row[2]))
 
     def flush_buffer(self, make_events: Callable[[list[int], float], list[dict[str, Any]]]) -> int:
         """Move every buffered device into the outbox as `make_events(device_ids, window_started)`, in one

@@ -9,8 +9,9 @@ outbox (a device that fell out of compliance also joins the coalescing buffer, i
 200 "accepted". A background thread forwards the outbox to Prefect in batches; while
 Prefect is unreachable the events stay spooled there and are replayed (backoff, `POST /webhooks/replay`,
 or the next start), so a 2xx never loses an event. Per-device events stay the audit feed; in addition, every
-`WS1AI_WEBHOOK_COALESCE_SECONDS` (30 s) the devices that fell out of compliance leave as one
-`ws1.devices.compliance-changed` event, which starts one triage run for all of them (docs/scale-out.md).
+burst of devices falling out of compliance leaves as one `ws1.devices.compliance-changed` event once no new
+one came for `WS1AI_WEBHOOK_COALESCE_SECONDS` (30 s; at most `..._COALESCE_MAX_SECONDS`, 120 s, after the
+first), which starts one triage run for all of them (docs/scale-out.md#coalesced-triggers).
 
     ws1ai webhook serve --port 8780          # then point a UEM event notification at /webhooks/ws1
 """
@@ -22,6 +23,7 @@ import base64
 import binascii
 import logging
 import secrets
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -107,12 +109,12 @@ class Receiver:
             batch_size=settings.batch_size,
             timeout=settings.emit_timeout_seconds,
             attempts=settings.emit_attempts,
-            coalesce_seconds=settings.coalesce_seconds,
+            coalesce_seconds=(settings.coalesce_seconds, settings.coalesce_max_seconds),
             batch_events=lambda ids, started: batch_events(
                 settings.fleet,
                 ids,
                 window_started=started,
-                window_seconds=settings.coalesce_seconds,
+                window_seconds=round(time.time() - started, 3),
                 max_devices=settings.coalesce_max_devices,
             ),
         )
@@ -140,8 +142,8 @@ class Receiver:
         }
 
     def _buffered(self) -> int:
-        started = self.store.buffer_started()
-        return 0 if started is None else started[1]
+        span = self.store.buffer_span()
+        return 0 if span is None else span[2]
 
     def close(self) -> None:
         self.forwarder.close()

@@ -54,9 +54,14 @@ class WebhookSettings(BaseSettings):
     emit_attempts: int = Field(3, ge=1, description="quick tries per batch before backing off")
     max_body_bytes: int = Field(1_000_000, ge=1024, description="larger bodies are refused (413)")
     # Coalescing (docs/scale-out.md#coalesced-triggers): devices that fell out of compliance are gathered
-    # for this long (a fixed window from the first one) into one `ws1.devices.compliance-changed` event,
-    # so a burst starts one triage run, not one per device; 0 sends each arrival group at once.
-    coalesce_seconds: float = Field(30.0, ge=0, le=3600, description="window gathering compliance changes")
+    # into one `ws1.devices.compliance-changed` event, so a burst starts one triage run, not one per device.
+    # The window closes once no new device came for `coalesce_seconds` (a burst stays one batch however
+    # long it lasts up to the cap), and at the latest `coalesce_max_seconds` after its first device (a steady
+    # trickle cannot hold a device back for longer); 0 and 0 send each arrival group at once.
+    coalesce_seconds: float = Field(30.0, ge=0, le=3600, description="quiet time that closes the window")
+    coalesce_max_seconds: float = Field(
+        120.0, ge=0, le=3600, description="longest a device waits in the window (from the first device)"
+    )
     coalesce_max_devices: int = Field(
         1000, ge=1, le=10_000, description="device ids per batch event (more: several events)"
     )

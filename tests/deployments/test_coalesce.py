@@ -80,8 +80,11 @@ def test_a_burst_of_200_changes_is_one_batch_event_and_one_run_listing_all(
 ) -> None:
     fleet = _fleet()
     devices = [next(_device_ids) for _ in range(200)]
-    # The window only has to outlast sending 200 requests on a busy machine; the test waits for it once.
-    settings = settings_for(prefect_server, tmp_path, coalesce_seconds=15, fleet=fleet)
+    # The window closes 5 s after the last new device (at the latest 10 min after the first): the burst,
+    # however slowly a busy machine sends it, is one batch.
+    settings = settings_for(
+        prefect_server, tmp_path, coalesce_seconds=5, coalesce_max_seconds=600, fleet=fleet
+    )
     with live_receiver(settings) as url, httpx.Client(headers=basic(), timeout=30) as client:
         with ThreadPoolExecutor(4) as pool:
             codes = list(pool.map(lambda d: client.post(f"{url}/webhooks/ws1", json=_payload(d)), devices))
@@ -108,7 +111,9 @@ def test_the_same_device_twice_in_a_window_is_listed_once_and_a_close_flushes(
     fleet = _fleet()
     a, b = next(_device_ids), next(_device_ids)
     # A window far longer than the test: only closing the receiver can send the batch.
-    settings = settings_for(prefect_server, tmp_path, coalesce_seconds=3600, fleet=fleet)
+    settings = settings_for(
+        prefect_server, tmp_path, coalesce_seconds=3600, coalesce_max_seconds=3600, fleet=fleet
+    )
     with live_receiver(settings) as url:
         for body in (_payload(a, 1), _payload(b, 2), _payload(a, 3)):  # `a` changed twice (2 UEM events)
             resp = httpx.post(f"{url}/webhooks/ws1", json=body, headers=basic())
@@ -126,7 +131,12 @@ def test_more_devices_than_the_cap_become_several_events(prefect_server: str, tm
     fleet = _fleet()
     devices = [next(_device_ids) for _ in range(5)]
     settings = settings_for(
-        prefect_server, tmp_path, coalesce_seconds=3600, coalesce_max_devices=2, fleet=fleet
+        prefect_server,
+        tmp_path,
+        coalesce_seconds=3600,
+        coalesce_max_seconds=3600,
+        coalesce_max_devices=2,
+        fleet=fleet,
     )
     with live_receiver(settings) as url:
         for device in devices:
@@ -149,6 +159,7 @@ def _receiver_process(
         "WS1AI_WEBHOOK_PREFECT_API_URL": api,
         "WS1AI_WEBHOOK_STATE_DIR": str(state),
         "WS1AI_WEBHOOK_COALESCE_SECONDS": str(window),
+        "WS1AI_WEBHOOK_COALESCE_MAX_SECONDS": str(window),
         "WS1AI_WEBHOOK_FLEET": fleet,
     }
     cmd = [sys.executable, "-m", "deployments.webhook", "serve", "--port", str(port)]
@@ -197,7 +208,7 @@ def test_sigkill_mid_window_keeps_the_buffer_and_the_restart_sends_it(
         proc.kill()  # no shutdown code runs: only what was committed before each 200 survives
         proc.wait(timeout=30)
     assert events_for(prefect_server, f"ws1.fleet.{fleet}", timeout=2) == []  # the batch had not gone out
-    # Restarted on the same state with a 1 s window: the stored window start is long past, so it closes now.
+    # Restarted on the same state with a 1 s window: the stored arrivals are long past, so it closes now.
     with _receiver_process(prefect_server, tmp_path, fleet, window=1) as (proc, url):
         [batch] = _batch_events(prefect_server, fleet)
         proc.send_signal(signal.SIGTERM)

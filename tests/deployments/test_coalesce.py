@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -144,6 +145,34 @@ def test_more_devices_than_the_cap_become_several_events(prefect_server: str, tm
     batches = _batch_events(prefect_server, fleet, expect=3)
     assert [e["payload"]["device_ids"] for e in batches] == [devices[0:2], devices[2:4], devices[4:]]
     assert [(e["payload"]["part"], e["payload"]["parts"]) for e in batches] == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_a_new_device_keeps_the_window_open_and_the_cap_closes_it(
+    prefect_server: str, tmp_path: Path
+) -> None:
+    slow, capped = _fleet(), _fleet()
+    a, b, c, d = (next(_device_ids) for _ in range(4))
+    # Devices 6 s apart with a 10 s quiet time: one batch (a window fixed at 10 s from the first would have
+    # closed before `c`). Sleeps pace the sender; nothing asserts how long anything took.
+    settings = settings_for(
+        prefect_server, tmp_path / "slow", coalesce_seconds=10, coalesce_max_seconds=600, fleet=slow
+    )
+    with live_receiver(settings) as url:
+        for i, device in enumerate((a, b, c)):
+            if i:
+                time.sleep(6)
+            httpx.post(f"{url}/webhooks/ws1", json=_payload(device), headers=basic()).raise_for_status()
+        [batch] = _batch_events(prefect_server, slow)
+    assert batch["payload"]["device_ids"] == [a, b, c]
+    # A quiet time longer than the test: only the cap (2 s after the first device) can close this window.
+    settings = settings_for(
+        prefect_server, tmp_path / "capped", coalesce_seconds=3600, coalesce_max_seconds=2, fleet=capped
+    )
+    with live_receiver(settings) as url:
+        httpx.post(f"{url}/webhooks/ws1", json=_payload(d), headers=basic()).raise_for_status()
+        [batch] = _batch_events(prefect_server, capped)
+        assert httpx.get(f"{url}/metrics").json()["batches"] == 1  # closed while running, not by the stop
+    assert batch["payload"]["device_ids"] == [d]
 
 
 @contextmanager

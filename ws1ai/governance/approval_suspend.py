@@ -311,6 +311,13 @@ def _judge(gate: ApprovalGate, state: GateState, resp: ApprovalInput) -> tuple[A
         gate.declare_timeout()
         gate.timed_out = gate.outcome.timed_out = state.timed_out = True
         return ApprovalVerdict(verdict="accepted", reason="deadline passed"), None
+    if datetime.now(UTC) >= gate.deadline:
+        # Too late, as with `pause`: the deadline decides, never a second decision after it.
+        gate.timeout_recorded = _timeouts_recorded(gate.store, gate)
+        gate.declare_timeout()
+        gate.timed_out = gate.outcome.timed_out = state.timed_out = True
+        late = ApprovalVerdict(verdict="refused", reason="the approval deadline had passed")
+        return late, peek_nonce(resp.approval_code)
     with gate.lock:
         verdict, nonce = gate.apply(resp)
     if verdict.verdict == "accepted":

@@ -80,6 +80,7 @@ class Stack:
             env={
                 **_shell_env(self.env_file),  # where to leave it: the stack writes WS1AI_ENV_FILE
                 "WS1AI_WEBHOOK_STATE_DIR": str(state / "webhook"),
+                "WS1AI_DEMO_SETTLE_SECONDS": "600",  # a busy CI machine: let every demo run settle
                 "COLUMNS": "200",
                 "PYTHONUNBUFFERED": "1",  # lines as they are printed
             },
@@ -100,7 +101,7 @@ class Stack:
     def output(self) -> str:
         return "\n".join(self.lines)
 
-    def wait_for(self, text: str, timeout: float = 600) -> None:
+    def wait_for(self, text: str, timeout: float = 900) -> None:
         deadline = time.monotonic() + timeout
         while not any(text in line for line in self.lines):
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -162,7 +163,7 @@ def _paused_rollbacks(api: str, password: str) -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(1200)  # a whole stack, then a second shell's commands, each a fresh process
+@pytest.mark.timeout(1800)  # a whole stack, then a second shell's commands, each a fresh process
 def test_a_second_shell_lists_approves_and_rolls_back_through_what_the_stack_left(stack: Stack) -> None:
     stack.wait_for("demo approver token derived")  # the line after the printed commands
     out = stack.output

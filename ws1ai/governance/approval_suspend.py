@@ -111,6 +111,9 @@ class Submission(BaseModel):
 class GateState(BaseModel):
     round: int = 0
     timed_out: bool = False
+    # When the first round was asked: the deadline's start only for a caller that planned nothing in the audit
+    # trail (governed runs count from their own `planned` records).
+    requested_at: datetime | None = None
     used_nonces: list[str] = Field(default_factory=list)
     accepted: list[Submission] = Field(default_factory=list)
     refused: int = 0
@@ -268,7 +271,9 @@ def _gate_for(
 ) -> ApprovalGate:
     """A gate rebuilt from the run's recorded state: earlier rounds' signed submissions checked again."""
     gate = ApprovalGate(entries, title, store, settings, notify, timeout, mode, flow_run_id=flow_run_id)
-    started = _planned_at(store, gate.flow_run_id, [e.action for e in entries]) or datetime.now(UTC)
+    planned = _planned_at(store, gate.flow_run_id, [e.action for e in entries])
+    started = planned or state.requested_at or datetime.now(UTC)
+    state.requested_at = state.requested_at or started
     gate.deadline = started + timedelta(seconds=timeout)
     gate.deadline_mono = 0.0  # unused here: a suspended run waits with no clock running
     gate.replaying = True
@@ -287,7 +292,9 @@ def _gate_for(
     gate.replaying = False
     gate.used_nonces = set(state.used_nonces)
     gate.outcome.refused = state.refused
-    if state.timed_out:  # decided by an earlier execution of this run: its records are in the audit trail
+    # Decided by an earlier execution of this run (its records are in the audit trail); believed only past the
+    # deadline by this clock, so a state edited through the API cannot bring a timeout forward.
+    if state.timed_out and datetime.now(UTC) >= gate.deadline:
         notifier, gate.notifier = gate.notifier, lambda _notice: None
         gate.timeout_recorded = _timeouts_recorded(store, gate)
         gate.declare_timeout()

@@ -16,6 +16,7 @@ in `.ws1ai/stack.env` (owner-only, removed when the stack stops), which the `ws1
 from __future__ import annotations
 
 import contextvars
+import json
 import os
 import secrets
 import signal
@@ -42,6 +43,16 @@ EVENTS_RETENTION = "P90D"
 NO_ANALYTICS = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
 # The rollout mode a run may use at most, whatever its parameters say (runs can lower it, never raise it).
 MAX_MODE = "approve"
+# The deployments prefect.yaml declares `auto` (low-tier fixes on their own) keep it on this worker; the
+# ceiling is worker-side, so a caller asking `auto` of any other deployment still gets `approve`.
+MAX_MODES = {
+    "compliance_triage/compliance_triage_nightly": "auto",
+    "onboarding/onboarding_on_hire": "auto",
+    "onboarding/onboarding_daily": "auto",
+}
+# The demo takes one device out of compliance: close the receiver's coalescing window after 5 s of quiet
+# instead of 30 s, so the triage run shows up promptly (a storm is still one batch).
+DEMO_COALESCE_SECONDS = "5"
 
 console = Console()
 
@@ -142,7 +153,9 @@ def _point_clients_at(sandbox_url: str, prefect_api: str, auth_string: str) -> d
     os.environ.setdefault("WS1AI_GOVERNANCE_APPROVER_KEY", secrets.token_urlsafe(32))
     os.environ.setdefault("WS1AI_GOVERNANCE_APPROVAL_POLL_SECONDS", "1")
     os.environ.setdefault("WS1AI_GOVERNANCE_MAX_MODE", MAX_MODE)
-    for name in ("WS1AI_GOVERNANCE_APPROVER_KEY", "WS1AI_GOVERNANCE_MAX_MODE"):
+    os.environ.setdefault("WS1AI_GOVERNANCE_MAX_MODES", json.dumps(MAX_MODES))
+    os.environ.setdefault("WS1AI_WEBHOOK_COALESCE_SECONDS", DEMO_COALESCE_SECONDS)
+    for name in ("WS1AI_GOVERNANCE_APPROVER_KEY", "WS1AI_GOVERNANCE_MAX_MODE", "WS1AI_GOVERNANCE_MAX_MODES"):
         shared[name] = os.environ[name]
     return shared
 

@@ -61,6 +61,7 @@ from ws1ai.governance.audit import AuditStatus, AuditStore
 from ws1ai.governance.audit_records import content_key
 from ws1ai.governance.config import GovernanceSettings, TimeoutOutcome
 from ws1ai.governance.planning import Plan, PlannedAction
+from ws1ai.governance.resume import list_pending
 
 __all__ = [
     "PLAN_KEY",
@@ -401,33 +402,6 @@ def request_approval_suspended(
     return gate.outcome
 
 
-def _waiting_runs(limit: int) -> list[tuple[Any, ApprovalRequest]]:
-    """(flow run, its current request) for runs waiting for a ws1ai approval, paused or suspended."""
-    from prefect import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
-    from prefect.client.schemas.objects import StateType
-
-    out: list[tuple[Any, ApprovalRequest]] = []
-    with get_client(sync_client=True) as client:
-        runs = client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(
-                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
-            ),
-            limit=limit,
-        )
-        for run in runs:
-            inputs = client.filter_flow_run_input(run.id, key_prefix=REQUEST_KEY, limit=1, exclude_keys=set())
-            if not inputs:
-                continue
-            try:
-                req = ApprovalRequest.model_validate_json(inputs[0].value)
-            except ValidationError:
-                continue
-            if run.state is not None and run.state.state_details.pause_key == req.pause_key:
-                out.append((run, req))
-    return out
-
-
 def pending_elsewhere(actions: Sequence[Action], *, limit: int = 200) -> dict[str, str]:
     """Correlation id → flow run id, for actions already waiting in another run's approval request (by
     correlation id, or by the same write — content key — to the same targets). Reads at most `limit` runs."""
@@ -436,19 +410,19 @@ def pending_elsewhere(actions: Sequence[Action], *, limit: int = 200) -> dict[st
         return {}
     own = str(own_id)
     try:
-        waiting = _waiting_runs(limit)
+        waiting = list_pending(limit)
     except Exception as exc:  # best effort: without the look-up this run asks, as it always did
         log.warning("could not read other runs' pending approvals (%s); asking anyway", exc)
         return {}
     by_cid: dict[str, str] = {}
     by_content: dict[tuple[str, str], str] = {}
-    for run, req in waiting:
-        if str(run.id) == own:
+    for pending in waiting:
+        if pending.flow_run_id == own:
             continue
-        for item in req.items:
-            by_cid.setdefault(item.correlation_id, str(run.id))
+        for item in pending.request.items:
+            by_cid.setdefault(item.correlation_id, pending.flow_run_id)
             if item.content_key and item.targets_digest:
-                by_content.setdefault((item.content_key, item.targets_digest), str(run.id))
+                by_content.setdefault((item.content_key, item.targets_digest), pending.flow_run_id)
     found: dict[str, str] = {}
     for a in actions:
         where = by_cid.get(a.correlation_id) or by_content.get(
@@ -472,14 +446,15 @@ def check_suspended(
     settings = settings or GovernanceSettings()
     report = CheckReport()
     now = datetime.now(UTC)
-    for run, req in _waiting_runs(limit):
+    for pending in list_pending(limit):
+        run_id, req = uuid.UUID(pending.flow_run_id), pending.request
         if req.wait != "suspend":
             continue  # a paused run keeps its own deadline in its own process
         report.checked += 1
-        recorded = _load(run.id, _key(PLAN_KEY, req.step), RecordedPlan)
+        recorded = _load(run_id, _key(PLAN_KEY, req.step), RecordedPlan)
         if recorded is None:
             continue
-        state = _load(run.id, _key(STATE_KEY, req.step), GateState) or GateState()
+        state = _load(run_id, _key(STATE_KEY, req.step), GateState) or GateState()
         entries = [GateEntry(p) for p in recorded.asked]
         gate = _gate_for(
             entries,
@@ -490,10 +465,10 @@ def check_suspended(
             recorded.timeout,
             recorded.mode,
             state,
-            flow_run_id=run.id,
+            flow_run_id=run_id,
         )
         if now < gate.deadline:
-            sent = _load(run.id, REMINDERS_KEY, _Reminders) or _Reminders()
+            sent = _load(run_id, REMINDERS_KEY, _Reminders) or _Reminders()
             due = [
                 r
                 for r in settings.reminder_before_seconds
@@ -503,16 +478,16 @@ def check_suspended(
             ]
             if due and gate.pending():
                 # Recorded before sending: a reminder is at most missed on a crash, never repeated.
-                _save(run.id, REMINDERS_KEY, _Reminders(sent=sorted({*sent.sent, *due})))
+                _save(run_id, REMINDERS_KEY, _Reminders(sent=sorted({*sent.sent, *due})))
                 gate.notify("reminder")
-                report.reminded.append(str(run.id))
+                report.reminded.append(str(run_id))
             continue
         # Past the deadline: the outcome goes to the audit trail first, then the run is resumed to apply it.
         gate.timeout_recorded = _timeouts_recorded(store, gate)
         gate.declare_timeout()
         try:
             resume_flow_run(
-                run.id,
+                run_id,
                 run_input={
                     "decision": "reject",
                     "approver": TIMEOUT_APPROVER,
@@ -523,9 +498,9 @@ def check_suspended(
                 _sync=True,  # type: ignore[call-arg]  # see resume.submit_decision
             )
         except Exception as exc:  # recorded already; the next check resumes it
-            log.warning("flow run %s: timeout recorded, resume failed (%s); next check retries", run.id, exc)
+            log.warning("flow run %s: timeout recorded, resume failed (%s); next check retries", run_id, exc)
             continue
-        report.timed_out.append(str(run.id))
+        report.timed_out.append(str(run_id))
     return report
 
 

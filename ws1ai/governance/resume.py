@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from ws1ai.governance.approval_code import CodePayload, HmacSigner, Signer, make_code
 from ws1ai.governance.approval_forms import (
@@ -65,7 +65,12 @@ def list_pending(limit: int = 200) -> list[PendingApproval]:
             inputs = client.filter_flow_run_input(run.id, key_prefix=REQUEST_KEY, limit=1, exclude_keys=set())
             if not inputs:
                 continue
-            req = ApprovalRequest.model_validate_json(inputs[0].value)
+            try:
+                req = ApprovalRequest.model_validate_json(inputs[0].value)
+            except ValidationError:
+                # Anyone who reaches the Prefect API can write run inputs: a malformed one is no request, and
+                # must not break the list for everyone else.
+                continue
             # A request left from an earlier pause of the same run is stale: only the current one counts.
             if run.state is None or run.state.state_details.pause_key != req.pause_key:
                 continue

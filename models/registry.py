@@ -18,8 +18,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import skops.io as sio
-
 from models.schemas import contract_fingerprint
 
 __all__ = [
@@ -78,6 +76,8 @@ def save_model(path: str | Path, estimators: dict[str, Any], card: ModelCard) ->
     """Write `<path>` (skops) and `<path>.json`; fills contract, versions, timestamp and model_version."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
+    import skops.io as sio  # here, not at the top: it imports scikit-learn (see models/__init__.py)
+
     sio.dump(estimators, p)
     card.contract = contract_fingerprint(card.tables)
     card.versions = _versions()
@@ -114,6 +114,8 @@ def load_model(path: str | Path, kind: str) -> tuple[dict[str, Any], ModelCard]:
             f"{path} was trained on a different data contract; retrain it "
             f"(saved: {card.contract[:80]}..., now: {expected[:80]}...)"
         )
+    import skops.io as sio  # here, not at the top: it imports scikit-learn (see models/__init__.py)
+
     untrusted = sio.get_untrusted_types(file=Path(path))
     bad = [t for t in untrusted if t not in _TRUSTED_TYPES]
     if bad:

@@ -68,3 +68,15 @@ def test_every_library_setting_is_importable_from_ws1ai_settings() -> None:
     for name, module in defined.items():
         assert name in ws1ai.settings.__all__, f"{module}.{name} is not listed in ws1ai.settings"
         assert getattr(ws1ai.settings, name) is getattr(importlib.import_module(module), name)
+
+
+def test_a_flow_run_that_needs_no_estimator_does_not_import_scikit_learn() -> None:
+    """Each flow run in a process worker imports its flow module before its first line: scikit-learn (via
+    `models/__init__` and skops in `models.registry`) was about 1.5 CPU-s and 100 MB of that for compliance
+    triage, which loads a model only when given one. Checked in a fresh interpreter."""
+    import subprocess
+    import sys
+
+    probe = "import sys, flows.compliance_triage, models.registry; print('sklearn' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -1,10 +1,10 @@
 # Two entry points for people (see README): `make run` and `make test`. Both build the local venv first.
-# The venv installs exactly the versions in requirements.lock (hash-checked), so every machine runs what CI
+# The venv installs exactly the versions in requirements.txt (hash-checked), so every machine runs what CI
 # tested; `make lock` re-resolves pyproject.toml on purpose when a dependency should move.
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
-LOCK   := requirements.lock
+LOCK   := requirements.txt
 
 .PHONY: install lock run test lint bench clean
 
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml $(LOCK)
 
 install: $(STAMP)
 
-## lock: re-resolve pyproject.toml (with the dev extra) into requirements.lock, with hashes for every platform
+## lock: re-resolve pyproject.toml (with the dev extra) into requirements.txt, with hashes for every platform
 lock:
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet 'uv>=0.5'
